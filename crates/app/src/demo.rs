@@ -1,0 +1,84 @@
+//! `chuanyu demo`: two nodes, 重庆 (CQ) and 四川 (SC), each with its own SQLite file and
+//! data directory, seeded with synthetic data and served on two ports of 127.0.0.1.
+
+use std::path::Path;
+
+use anyhow::Context;
+use platform::Config;
+use synth::{Province, Spec};
+
+use crate::seed::{self, DEMO_PASSWORD, DemoAccount};
+use crate::{Node, Running};
+
+pub struct DemoNode {
+    pub province: Province,
+    pub running: Running,
+    pub accounts: Vec<DemoAccount>,
+    pub data_dir: std::path::PathBuf,
+    /// Set when the configured port was taken and another was used.
+    pub moved_from: Option<String>,
+}
+
+/// Creates (first run) or reuses (later runs) a node under `dir`, seeds it, and serves it.
+pub async fn start_node(dir: &Path, province: Province, listen: &str) -> anyhow::Result<DemoNode> {
+    let node_dir = dir.join(province.tag().to_ascii_lowercase());
+    let config_path = node_dir.join("chuanyu.toml");
+    if !config_path.exists() {
+        crate::init(&node_dir, province.tag(), listen, None).await?;
+    }
+    let config = Config::load(Some(&config_path))?;
+    anyhow::ensure!(
+        config.member == province.tag(),
+        "{} belongs to member {}, not {}",
+        config_path.display(),
+        config.member,
+        province.tag()
+    );
+    let node = Node::open(config).await?;
+    let spec = Spec::demo(province);
+    let progress = crate::progress_bar(format!("{} 演示数据", province.name()));
+    seed::synthetic(&node.db, &spec, "chuanyu-demo", &progress).await?;
+    let accounts = seed::demo_accounts(&spec);
+    seed::create_accounts(&node.db, &accounts, DEMO_PASSWORD).await?;
+    let wanted = node.config.listen.clone();
+    let (listener, moved_from) = match tokio::net::TcpListener::bind(&wanted).await {
+        Ok(l) => (l, None),
+        // Another program holds the port: a free one keeps the demo a single command.
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            (tokio::net::TcpListener::bind("127.0.0.1:0").await?, Some(wanted))
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot listen on {wanted}")),
+    };
+    let data_dir = node.config.data_dir.clone();
+    let running = crate::start(node, listener)?;
+    Ok(DemoNode { province, running, accounts, data_dir, moved_from })
+}
+
+/// The text the demo prints: addresses, data directories and accounts for each role.
+pub fn banner(nodes: &[DemoNode]) -> String {
+    let mut out = String::from("\n川渝教育协同平台 chuanyu — 演示 demo\n\n");
+    for n in nodes {
+        out.push_str(&format!(
+            "  {} ({})  {}    数据 data: {} (SQLite)\n",
+            n.province.name(),
+            n.province.tag(),
+            n.running.url(),
+            n.data_dir.display()
+        ));
+        if let Some(port) = &n.moved_from {
+            out.push_str(&format!("      {port} 已被占用，改用上面的地址 (port in use, moved)\n"));
+        }
+    }
+    out.push_str(&format!("\n演示账号 demo accounts — 密码 password: {DEMO_PASSWORD}\n\n"));
+    // User names first: they are ASCII and line up in any terminal; CJK labels go last.
+    if let Some(first) = nodes.first() {
+        for (i, a) in first.accounts.iter().enumerate() {
+            for n in nodes {
+                out.push_str(&format!("  {:<16}", n.accounts.get(i).map(|a| a.username.as_str()).unwrap_or("")));
+            }
+            out.push_str(&format!("{} {}\n", a.role.label(kernel::Lang::Zh), a.role.as_str()));
+        }
+    }
+    out.push_str("\n按 Ctrl-C 停止两个节点。 Press Ctrl-C to stop both nodes.\n");
+    out
+}

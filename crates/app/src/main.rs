@@ -1,0 +1,294 @@
+//! `chuanyu`: one binary for a provincial node — init, serve, demo, synthetic data, audit
+//! verification and user administration.
+//!
+//! Exit codes: 0 success; 1 a check found a problem (`audit verify`); 2 usage or I/O error;
+//! 3 done but with rejected input.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chuanyu::{Node, demo, seed};
+use clap::{Parser, Subcommand};
+use kernel::access::Role;
+use platform::Config;
+use platform::users::{Actor, NewUser};
+
+#[derive(Parser)]
+#[command(name = "chuanyu", version, about = "川渝教育协同平台 — a provincial node of the Chengdu–Chongqing education platform")]
+struct Cli {
+    /// Node configuration file (TOML). Defaults to $CHUANYU_CONFIG.
+    #[arg(long, global = true, env = "CHUANYU_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a node: DIR/chuanyu.toml, its Ed25519 signing key and an empty database.
+    Init {
+        /// Member code of the authority running the node, e.g. CQ or SC.
+        #[arg(long)]
+        member: String,
+        #[arg(long)]
+        dir: PathBuf,
+        /// Database URL (default: SQLite file under DIR/data).
+        #[arg(long)]
+        database: Option<String>,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Serve the portal and the API.
+    Serve {
+        /// Address to listen on (overrides the config's `listen`).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Start two demo nodes (重庆 and 四川) on SQLite with synthetic data.
+    Demo {
+        /// Directory holding both nodes; reused on later runs.
+        #[arg(long, default_value = "demo-data")]
+        dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        cq_listen: String,
+        #[arg(long, default_value = "127.0.0.1:8082")]
+        sc_listen: String,
+    },
+    /// Write deterministic synthetic data for a province as CSV and/or .xlsx.
+    Gen {
+        /// CQ or SC.
+        #[arg(long)]
+        member: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 200)]
+        schools: u32,
+        #[arg(long, default_value_t = 10_000)]
+        students: u64,
+        #[arg(long, default_value_t = 1_000)]
+        teachers: u64,
+        /// csv, xlsx, or both (comma-separated).
+        #[arg(long, default_value = "csv,xlsx")]
+        format: String,
+    },
+    /// Load synthetic organisations and students into the node (what the demo does).
+    Seed {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 40)]
+        schools: u32,
+        #[arg(long, default_value_t = 2_000)]
+        students: u64,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// User accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain and name the first broken link, if any. Exit 1 if broken.
+    Verify {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// platform-admin, joint-office, bureau, school-admin, teacher, student, employer.
+        #[arg(long)]
+        role: String,
+        /// Organisation code (required for every role but platform-admin).
+        #[arg(long)]
+        org: Option<String>,
+        /// For students: their 学籍号.
+        #[arg(long)]
+        person: Option<String>,
+        /// Name shown in the portal (defaults to the user name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from standard input (the only way; never from arguments).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CHUANYU_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("错误 error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误 error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config_path = cli.config;
+    let load = || Config::load(config_path.as_deref()).context("cannot load the configuration");
+    match cli.command {
+        Command::Init { member, dir, database, listen } => {
+            let path = chuanyu::init(&dir, &member, &listen, database.as_deref()).await?;
+            println!("已创建节点 node created: {}", path.display());
+            println!("下一步 next: chuanyu user add --config {} --username admin --role platform-admin --password-stdin", path.display());
+        }
+        Command::Serve { listen } => {
+            let mut config = load()?;
+            if let Some(l) = listen {
+                config.listen = l;
+            }
+            let node = Node::open(config).await?;
+            let listener = tokio::net::TcpListener::bind(&node.config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", node.config.listen))?;
+            let member = node.config.member.clone();
+            let running = chuanyu::start(node, listener)?;
+            tracing::info!(member, url = %running.url(), "serving");
+            println!("{} 节点已启动 serving on {}", member, running.url());
+            shutdown_signal().await;
+            running.stop().await?;
+        }
+        Command::Demo { dir, cq_listen, sc_listen } => {
+            let cq = demo::start_node(&dir, synth::Province::CQ, &cq_listen).await?;
+            let sc = demo::start_node(&dir, synth::Province::SC, &sc_listen).await?;
+            let nodes = [cq, sc];
+            println!("{}", demo::banner(&nodes));
+            shutdown_signal().await;
+            println!("正在停止 stopping…");
+            for n in nodes {
+                n.running.stop().await?;
+            }
+        }
+        Command::Gen { member, out, seed, schools, students, teachers, format } => {
+            let province = synth::Province::parse(&member)
+                .with_context(|| format!("unknown member {member:?}: synthetic data exists for CQ and SC"))?;
+            let formats = format
+                .split(',')
+                .map(|f| match f.trim() {
+                    "csv" => Ok(synth::Format::Csv),
+                    "xlsx" => Ok(synth::Format::Xlsx),
+                    other => Err(anyhow::anyhow!("unknown format {other:?}: use csv and/or xlsx")),
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let spec = synth::Spec { province, seed, schools, students, teachers };
+            let bar = chuanyu::progress_bar("生成 generating".into());
+            let written = synth::write_all(&spec, &out, &formats, &bar)
+                .with_context(|| format!("cannot write to {}", out.display()))?;
+            bar.finish_and_clear();
+            for w in written {
+                println!("{}\t{} 行 rows", w.path.display(), w.rows);
+            }
+        }
+        Command::Seed { seed, schools, students } => {
+            let node = Node::open(load()?).await?;
+            let province = synth::Province::parse(&node.config.member)
+                .with_context(|| format!("synthetic data exists for CQ and SC, not {}", node.config.member))?;
+            let spec = synth::Spec { province, seed, schools, students, teachers: 0 };
+            let bar = chuanyu::progress_bar("写入 seeding".into());
+            let done = seed::synthetic(&node.db, &spec, &operator(), &bar).await?;
+            println!("新增机构 orgs added: {}, 新增学生 students added: {}", done.orgs, done.students);
+        }
+        Command::Audit { command: AuditCommand::Verify { json } } => {
+            let node = Node::open(load()?).await?;
+            let report = platform::audit::verify(&node.db).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
+            match &report.first_broken {
+                None => {
+                    if !json {
+                        println!("审计链完整 audit chain intact: {} entries", report.entries);
+                    }
+                }
+                Some(broken) => {
+                    if !json {
+                        println!(
+                            "审计链断裂 audit chain broken at entry {}: {broken} ({} entries verified before it)",
+                            broken.seq(),
+                            report.entries
+                        );
+                    }
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+        Command::User { command: UserCommand::Add { username, role, org, person, name, password_stdin: _ } } => {
+            let role = Role::parse(&role).with_context(|| {
+                let all: Vec<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
+                format!("unknown role {role:?}; roles: {}", all.join(", "))
+            })?;
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password).context("cannot read the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']).to_owned();
+            let node = Node::open(load()?).await?;
+            let operator = operator();
+            let new = NewUser {
+                display_name: name.unwrap_or_else(|| username.clone()),
+                username,
+                password,
+                role,
+                org_code: org,
+                person_key: person,
+            };
+            let username = new.username.clone();
+            let id = platform::users::create(&node.db, new, &Actor { name: &operator, role: "operator" }).await?;
+            println!("已创建用户 user created: {username} (id {id}, {role})");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Who ran a CLI command, for the audit log.
+fn operator() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    format!("cli:{user}")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

@@ -1,0 +1,195 @@
+//! Loading synthetic data (from the `synth` crate) into a node, and the demo accounts.
+
+use anyhow::Context;
+use kernel::access::{OrgKind, Role};
+use platform::audit::{self, AuditEntry};
+use platform::orgs::{self, Org};
+use platform::users::{self, Actor, NewUser, UserError};
+use platform::Db;
+use registry::Student;
+use synth::{Province, Spec};
+
+/// Every demo account shares this password; the demo prints it.
+pub const DEMO_PASSWORD: &str = "chuanyu-demo";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Seeded {
+    pub orgs: u64,
+    pub students: u64,
+}
+
+/// Students are written in transactions of this many rows.
+const CHUNK: usize = 1000;
+
+/// The joint office's organisation code on a member's node.
+pub fn joint_office_code(p: Province) -> String {
+    format!("JO-{}", p.tag())
+}
+
+/// The demo employer's code (a made-up unified social credit code shape).
+pub fn demo_employer_code(p: Province) -> String {
+    format!("91{}0000DEMO0001", p.code())
+}
+
+fn org_rows(spec: &Spec, schools: &[synth::SchoolRow]) -> Vec<Org> {
+    let p = spec.province;
+    let province_division = format!("{}0000", p.code());
+    let mut rows: Vec<Org> = synth::bureaus(spec)
+        .into_iter()
+        .map(|b| Org { code: b.code, name: b.name, kind: b.kind.to_owned(), division_code: b.division_code, parent_code: None })
+        .collect();
+    rows.extend(schools.iter().map(|s| {
+        let higher = matches!(s.school_type.as_str(), "41" | "42");
+        let kind = if higher { OrgKind::University } else { OrgKind::School };
+        Org {
+            code: s.code.clone(),
+            name: s.name.clone(),
+            kind: kind.as_str().to_owned(),
+            division_code: s.division_code.clone(),
+            parent_code: None,
+        }
+    }));
+    rows.push(Org {
+        code: joint_office_code(p),
+        name: "川渝教育联席会议联合办公室".into(),
+        kind: OrgKind::JointOffice.as_str().into(),
+        division_code: province_division.clone(),
+        parent_code: None,
+    });
+    let employer = match p {
+        Province::CQ => "重庆渝新智造科技有限公司",
+        Province::SC => "成都天府数智科技有限公司",
+    };
+    rows.push(Org {
+        code: demo_employer_code(p),
+        name: employer.into(),
+        kind: OrgKind::Employer.as_str().into(),
+        division_code: province_division,
+        parent_code: None,
+    });
+    rows
+}
+
+fn student(row: synth::StudentRow) -> Student {
+    Student {
+        student_no: row.student_no,
+        name: row.name,
+        sex: row.sex.to_owned(),
+        birth_date: row.birth_date,
+        id_type: row.id_type.to_owned(),
+        citizen_id: Some(row.citizen_id),
+        ethnicity: row.ethnicity.to_owned(),
+        hukou_division: row.hukou_division.to_owned(),
+        residence_division: row.residence_division.to_owned(),
+        school_code: row.school_code,
+        stage: row.stage.to_owned(),
+        grade: row.grade.to_owned(),
+        class_name: row.class.to_owned(),
+        enrol_date: row.enrol_date.to_owned(),
+        status: row.status.to_owned(),
+    }
+}
+
+/// Loads the organisations and students `spec` describes. Re-runnable: rows already present
+/// are left as they are. Audited as one entry per run.
+pub async fn synthetic(db: &Db, spec: &Spec, actor: &str, progress: &indicatif::ProgressBar) -> anyhow::Result<Seeded> {
+    let schools = synth::schools(spec);
+    let mut seeded = Seeded::default();
+    let mut tx = db.begin().await?;
+    seeded.orgs = orgs::insert_missing(&mut tx, &org_rows(spec, &schools)).await?;
+    tx.commit().await?;
+    progress.set_length(spec.students);
+    let mut batch = Vec::with_capacity(CHUNK);
+    let mut students = synth::students(spec, &schools).map(student).peekable();
+    while students.peek().is_some() {
+        batch.extend(students.by_ref().take(CHUNK));
+        let mut tx = db.begin().await?;
+        seeded.students += registry::insert_missing(&mut tx, &batch).await?;
+        tx.commit().await?;
+        progress.inc(batch.len() as u64);
+        batch.clear();
+    }
+    // A re-run that added nothing wrote nothing, so it has nothing to audit.
+    if seeded != Seeded::default() {
+        let mut tx = db.begin().await?;
+        let entry = AuditEntry::new(actor, "operator", "seed.synthetic", "演示数据").detail(serde_json::json!({
+            "province": spec.province.tag(), "seed": spec.seed, "orgs": seeded.orgs, "students": seeded.students,
+        }));
+        audit::append(&mut tx, &[entry]).await?;
+        tx.commit().await?;
+    }
+    progress.finish_and_clear();
+    Ok(seeded)
+}
+
+#[derive(Debug, Clone)]
+pub struct DemoAccount {
+    pub username: String,
+    pub role: Role,
+    pub display_name: String,
+    pub org_code: Option<String>,
+    pub person_key: Option<String>,
+}
+
+/// The demo's accounts, one per role, tied to organisations and a student of the seeded
+/// data. Deterministic for a spec, so every run prints the same list.
+pub fn demo_accounts(spec: &Spec) -> Vec<DemoAccount> {
+    let p = spec.province;
+    let tag = p.tag().to_ascii_lowercase();
+    let schools = synth::schools(spec);
+    let first = synth::students(spec, &schools).next();
+    let school = first.as_ref().and_then(|s| schools.iter().find(|x| x.code == s.school_code)).or(schools.first());
+    let account = |name: &str, role: Role, display: String, org: Option<String>, person: Option<String>| DemoAccount {
+        username: format!("{tag}.{name}"),
+        role,
+        display_name: display,
+        org_code: org,
+        person_key: person,
+    };
+    let (province_bureau, province_name) = match p {
+        Province::CQ => ("重庆市教育委员会", "重庆"),
+        Province::SC => ("四川省教育厅", "四川"),
+    };
+    let mut accounts = vec![
+        account("admin", Role::PlatformAdmin, format!("{province_name}节点管理员"), None, None),
+        account("joint", Role::JointOffice, "联合办公室联络员".into(), Some(joint_office_code(p)), None),
+        account("province", Role::Bureau, format!("{province_bureau}学籍科"), Some(format!("B{}0000", p.code())), None),
+        account("employer", Role::Employer, "人事部 王经理".into(), Some(demo_employer_code(p)), None),
+    ];
+    if let Some(school) = school {
+        let county = kernel::division::lookup(&school.division_code).map(|d| d.name.clone()).unwrap_or_default();
+        accounts.push(account(
+            "district",
+            Role::Bureau,
+            format!("{county}教育局学籍管理员"),
+            Some(format!("B{}", school.division_code)),
+            None,
+        ));
+        accounts.push(account("school", Role::SchoolAdmin, format!("{}学籍管理员", school.name), Some(school.code.clone()), None));
+        accounts.push(account("teacher", Role::Teacher, "李老师".into(), Some(school.code.clone()), None));
+        if let Some(s) = &first {
+            accounts.push(account("student", Role::Student, s.name.clone(), Some(school.code.clone()), Some(s.student_no.clone())));
+        }
+    }
+    accounts
+}
+
+/// Creates the demo accounts that do not exist yet.
+pub async fn create_accounts(db: &Db, accounts: &[DemoAccount], password: &str) -> anyhow::Result<()> {
+    let actor = Actor { name: "chuanyu-demo", role: "operator" };
+    for a in accounts {
+        let new = NewUser {
+            username: a.username.clone(),
+            display_name: a.display_name.clone(),
+            password: password.to_owned(),
+            role: a.role,
+            org_code: a.org_code.clone(),
+            person_key: a.person_key.clone(),
+        };
+        match users::create(db, new, &actor).await {
+            Ok(_) | Err(UserError::Taken(_)) => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot create demo account {}", a.username)),
+        }
+    }
+    Ok(())
+}

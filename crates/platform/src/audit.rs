@@ -1,0 +1,359 @@
+//! The append-only, hash-chained audit log.
+//!
+//! Each row's hash is SHA-256 over the RFC 8785 canonical JSON of its fields and the previous
+//! row's hash; `audit_head` holds the last sequence number and hash. So any altered, removed,
+//! reordered or truncated row breaks the chain at a point [`verify`] can name.
+//!
+//! Writes append their entry inside their own transaction ([`append`]), so a write is never
+//! committed unaudited. Reads go through [`AuditLog::record`], which batches entries from
+//! concurrent requests into one transaction (group commit) and returns only once the entry
+//! is durable: a read is answered only after it has been audited.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::db::{Backend, Db, DbError, Tx};
+use crate::{on_db, on_tx};
+
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What happened, by whom, to whose record, and why.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AuditEntry {
+    /// User name, or `system` / a CLI marker for work done outside a session.
+    pub actor: String,
+    pub actor_role: String,
+    /// Dotted verb, e.g. `student.read`, `user.create`, `auth.sign_in`.
+    pub action: String,
+    /// Whose record: a person key (学籍号), or `None` for no personal data.
+    pub subject: Option<String>,
+    /// The organisation holding the subject's record.
+    pub subject_org: Option<String>,
+    /// Why: the declared purpose of a read (e.g. `学籍管理`), or `管理操作` for writes.
+    pub purpose: String,
+    /// Further facts as JSON (never personal data beyond the subject key).
+    pub detail: serde_json::Value,
+}
+
+impl AuditEntry {
+    pub fn new(actor: &str, actor_role: &str, action: &str, purpose: &str) -> AuditEntry {
+        AuditEntry {
+            actor: actor.to_owned(),
+            actor_role: actor_role.to_owned(),
+            action: action.to_owned(),
+            subject: None,
+            subject_org: None,
+            purpose: purpose.to_owned(),
+            detail: serde_json::Value::Null,
+        }
+    }
+
+    pub fn subject(mut self, subject: &str, org: Option<&str>) -> AuditEntry {
+        self.subject = Some(subject.to_owned());
+        self.subject_org = org.map(str::to_owned);
+        self
+    }
+
+    pub fn detail(mut self, detail: serde_json::Value) -> AuditEntry {
+        self.detail = detail;
+        self
+    }
+}
+
+/// A stored audit row.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, PartialEq)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub at_ms: i64,
+    pub actor: String,
+    pub actor_role: String,
+    pub action: String,
+    pub subject: Option<String>,
+    pub subject_org: Option<String>,
+    pub purpose: String,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl AuditRecord {
+    /// The hash this row must carry, computed from its own fields and `prev_hash`.
+    pub fn expected_hash(&self) -> String {
+        #[derive(Serialize)]
+        struct Hashed<'a> {
+            seq: i64,
+            at_ms: i64,
+            actor: &'a str,
+            actor_role: &'a str,
+            action: &'a str,
+            subject: Option<&'a str>,
+            subject_org: Option<&'a str>,
+            purpose: &'a str,
+            detail: &'a str,
+            prev_hash: &'a str,
+        }
+        let hashed = Hashed {
+            seq: self.seq,
+            at_ms: self.at_ms,
+            actor: &self.actor,
+            actor_role: &self.actor_role,
+            action: &self.action,
+            subject: self.subject.as_deref(),
+            subject_org: self.subject_org.as_deref(),
+            purpose: &self.purpose,
+            detail: &self.detail,
+            prev_hash: &self.prev_hash,
+        };
+        // Serialising plain strings and integers cannot fail.
+        let canonical = serde_json_canonicalizer::to_vec(&hashed).unwrap_or_default();
+        hex::encode(Sha256::digest(&canonical))
+    }
+}
+
+const COLUMNS: &str =
+    "seq, at_ms, actor, actor_role, action, subject, subject_org, purpose, detail, prev_hash, hash";
+
+/// Appends entries inside the caller's write transaction. Call it last in the transaction:
+/// on PostgreSQL it holds the chain-head row lock until commit.
+pub async fn append(tx: &mut Tx, entries: &[AuditEntry]) -> Result<Vec<i64>, DbError> {
+    let now = crate::now_ms();
+    // Only PostgreSQL has row locks; SQLite's `BEGIN IMMEDIATE` already holds the write lock.
+    let lock = match tx.backend() {
+        Backend::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+        Backend::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
+    };
+    on_tx!(tx, conn => {
+        let (mut seq, mut prev): (i64, String) = sqlx::query_as(lock).fetch_one(&mut *conn).await?;
+        let mut seqs = Vec::with_capacity(entries.len());
+        for e in entries {
+            seq += 1;
+            let mut record = AuditRecord {
+                seq,
+                at_ms: now,
+                actor: e.actor.clone(),
+                actor_role: e.actor_role.clone(),
+                action: e.action.clone(),
+                subject: e.subject.clone(),
+                subject_org: e.subject_org.clone(),
+                purpose: e.purpose.clone(),
+                detail: serde_json_canonicalizer::to_string(&e.detail).unwrap_or_default(),
+                prev_hash: prev,
+                hash: String::new(),
+            };
+            record.hash = record.expected_hash();
+            sqlx::query(
+                "INSERT INTO audit_log (seq, at_ms, actor, actor_role, action, subject, \
+                 subject_org, purpose, detail, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(record.seq)
+            .bind(record.at_ms)
+            .bind(&record.actor)
+            .bind(&record.actor_role)
+            .bind(&record.action)
+            .bind(&record.subject)
+            .bind(&record.subject_org)
+            .bind(&record.purpose)
+            .bind(&record.detail)
+            .bind(&record.prev_hash)
+            .bind(&record.hash)
+            .execute(&mut *conn)
+            .await?;
+            prev = record.hash;
+            seqs.push(seq);
+        }
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(seq)
+            .bind(&prev)
+            .execute(&mut *conn)
+            .await?;
+        Ok(seqs)
+    })
+}
+
+type Pending = (AuditEntry, oneshot::Sender<Result<i64, String>>);
+
+/// Audits reads with group commit. Cloning is cheap; all clones feed one writer task.
+#[derive(Clone)]
+pub struct AuditLog {
+    sender: mpsc::Sender<Pending>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the audit log could not record the access: {0}")]
+pub struct AuditUnavailable(String);
+
+/// Most entries one group-commit transaction takes.
+const BATCH: usize = 512;
+
+impl AuditLog {
+    /// Starts the writer task on the current runtime. It ends when every clone is dropped.
+    pub fn start(db: Db) -> AuditLog {
+        let (sender, mut receiver) = mpsc::channel::<Pending>(4 * BATCH);
+        tokio::spawn(async move {
+            let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
+            while receiver.recv_many(&mut batch, BATCH).await > 0 {
+                let entries: Vec<AuditEntry> = batch.iter().map(|(e, _)| e.clone()).collect();
+                let result = write_batch(&db, &entries).await;
+                for (i, (_, ack)) in batch.drain(..).enumerate() {
+                    let reply = match &result {
+                        Ok(seqs) => Ok(seqs[i]),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    // The requester may have gone away; the entry is recorded regardless.
+                    let _ = ack.send(reply);
+                }
+            }
+        });
+        AuditLog { sender }
+    }
+
+    /// Records `entry` and returns its sequence number once it is committed.
+    pub async fn record(&self, entry: AuditEntry) -> Result<i64, AuditUnavailable> {
+        let (ack, done) = oneshot::channel();
+        self.sender
+            .send((entry, ack))
+            .await
+            .map_err(|_| AuditUnavailable("writer stopped".into()))?;
+        done.await
+            .map_err(|_| AuditUnavailable("writer stopped".into()))?
+            .map_err(AuditUnavailable)
+    }
+}
+
+async fn write_batch(db: &Db, entries: &[AuditEntry]) -> Result<Vec<i64>, DbError> {
+    let mut tx = db.begin().await?;
+    let seqs = append(&mut tx, entries).await?;
+    tx.commit().await?;
+    Ok(seqs)
+}
+
+/// One access to a person's record, with who the actor is as people know them.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Access {
+    pub seq: i64,
+    pub at_ms: i64,
+    pub actor: String,
+    pub actor_role: String,
+    pub actor_name: Option<String>,
+    pub actor_org: Option<String>,
+    pub action: String,
+    pub purpose: String,
+}
+
+/// Entries about one person's record, newest first: what "我的访问记录" shows.
+pub async fn accesses_to(db: &Db, subject: &str, limit: i64) -> Result<Vec<Access>, DbError> {
+    Ok(on_db!(db, p => sqlx::query_as(
+        "SELECT a.seq, a.at_ms, a.actor, a.actor_role, u.display_name AS actor_name, \
+                o.name AS actor_org, a.action, a.purpose \
+         FROM audit_log a LEFT JOIN users u ON u.username = a.actor \
+         LEFT JOIN orgs o ON o.code = u.org_code \
+         WHERE a.subject = $1 ORDER BY a.seq DESC LIMIT $2")
+        .bind(subject).bind(limit).fetch_all(p).await?))
+}
+
+/// The chain head: how many entries the log holds.
+pub async fn head(db: &Db) -> Result<(i64, String), DbError> {
+    Ok(on_db!(db, p => sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(p).await?))
+}
+
+/// The newest entries of the whole log (administrators).
+pub async fn recent(db: &Db, limit: i64) -> Result<Vec<AuditRecord>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT $1");
+    Ok(on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(p).await?))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum BrokenLink {
+    /// The row with this sequence number is missing (deleted, or renumbered).
+    Missing { seq: i64, found: i64 },
+    /// The row's content does not match its hash (altered or moved).
+    Altered { seq: i64 },
+    /// The row does not point at its predecessor's hash (a row before it was removed or
+    /// rows were reordered).
+    Unlinked { seq: i64 },
+    /// The log ends before the recorded head (rows at the end were removed), or the head
+    /// itself was changed.
+    Head { head_seq: i64, last_seq: i64 },
+}
+
+impl BrokenLink {
+    pub fn seq(&self) -> i64 {
+        match self {
+            BrokenLink::Missing { seq, .. }
+            | BrokenLink::Altered { seq }
+            | BrokenLink::Unlinked { seq } => *seq,
+            BrokenLink::Head { last_seq, .. } => last_seq + 1,
+        }
+    }
+}
+
+impl std::fmt::Display for BrokenLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BrokenLink::Missing { seq, found } => {
+                write!(f, "entry {seq} is missing (the next entry present is {found})")
+            }
+            BrokenLink::Altered { seq } => write!(f, "entry {seq} was altered: its hash does not match its content"),
+            BrokenLink::Unlinked { seq } => write!(
+                f,
+                "entry {seq} does not link to entry {}: entries were removed or reordered",
+                seq - 1
+            ),
+            BrokenLink::Head { head_seq, last_seq } => write!(
+                f,
+                "the chain head records entry {head_seq}, but the log ends at entry {last_seq}"
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub entries: i64,
+    pub head_seq: i64,
+    pub first_broken: Option<BrokenLink>,
+}
+
+/// Walks the whole chain in sequence order, in pages, and names the first broken link.
+pub async fn verify(db: &Db) -> Result<VerifyReport, DbError> {
+    const PAGE: i64 = 10_000;
+    let (head_seq, head_hash): (i64, String) = on_db!(db, p => sqlx::query_as(
+        "SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(p).await?);
+    let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");
+    let mut expected_seq = 1;
+    let mut prev = GENESIS_HASH.to_owned();
+    let mut entries = 0;
+    loop {
+        let page: Vec<AuditRecord> = on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(expected_seq - 1).bind(PAGE).fetch_all(p).await?);
+        let done = (page.len() as i64) < PAGE;
+        for row in page {
+            let broken = if row.seq != expected_seq {
+                Some(BrokenLink::Missing { seq: expected_seq, found: row.seq })
+            } else if row.expected_hash() != row.hash {
+                Some(BrokenLink::Altered { seq: row.seq })
+            } else if row.prev_hash != prev {
+                Some(BrokenLink::Unlinked { seq: row.seq })
+            } else {
+                None
+            };
+            if broken.is_some() {
+                return Ok(VerifyReport { entries, head_seq, first_broken: broken });
+            }
+            entries += 1;
+            expected_seq += 1;
+            prev = row.hash;
+        }
+        if done {
+            break;
+        }
+    }
+    let last_seq = expected_seq - 1;
+    let first_broken = (head_seq != last_seq || head_hash != prev)
+        .then_some(BrokenLink::Head { head_seq, last_seq });
+    Ok(VerifyReport { entries, head_seq, first_broken })
+}

@@ -1,0 +1,90 @@
+//! The HTTP edge of a node: the portal (server-rendered, Chinese first), the JSON API under
+//! `/api/v1` with its OpenAPI document, `/healthz` and `/metrics`.
+//!
+//! Architecture invariant: only this crate (and later feature crates' route modules) knows
+//! HTTP. Handlers parse input, call platform/feature functions and render; they never write
+//! SQL and never decide access themselves (`kernel::access::authorize` does).
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod i18n;
+pub mod metrics;
+pub mod pages;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use platform::audit::AuditLog;
+use platform::{Config, Db};
+
+pub use error::AppError;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: Config,
+    pub db: Db,
+    pub audit: AuditLog,
+    pub metrics: metrics::Metrics,
+    pub login_limiter: auth::LoginLimiter,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds the state and starts the audit writer; call inside a Tokio runtime.
+    pub fn new(config: Config, db: Db) -> AppState {
+        let audit = AuditLog::start(db.clone());
+        let metrics = metrics::Metrics::new(&config.member, db.backend().as_str());
+        let login_limiter = auth::LoginLimiter::new(config.login_attempts_per_minute);
+        AppState(Arc::new(Inner { config, db, audit, metrics, login_limiter }))
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    Router::new()
+        .merge(pages::routes())
+        .merge(api::routes())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
+        // A panic must never take the node down or leak a backtrace; it becomes a 500.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            axum::response::IntoResponse::into_response(AppError::Internal("handler panicked".into()))
+        }))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes, then lets in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let db = state.db.clone();
+    let purge = tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            if let Err(e) = platform::users::purge_expired_sessions(&db).await {
+                tracing::warn!(error = %e, "could not purge expired sessions");
+            }
+        }
+    });
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    purge.abort();
+    result
+}
