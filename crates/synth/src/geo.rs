@@ -13,7 +13,8 @@ pub(crate) struct County {
     pub code: &'static str,
     /// The prefecture-level parent (Chongqing's placeholder 市辖区/县 rows included).
     pub parent: Option<&'static str>,
-    /// The name as used in school and bureau names, e.g. "成都市武侯区", "重庆市渝中区".
+    /// The name as used in school and bureau names, e.g. "成都市武侯区", "金堂县",
+    /// "重庆市渝中区".
     pub prefix: String,
     pub weight: u32,
     pub ethnicity: &'static Weighted<&'static str>,
@@ -39,6 +40,9 @@ pub(crate) fn is_placeholder(d: &Division) -> bool {
     d.level == DivisionLevel::Prefecture && (d.name == "市辖区" || d.name == "县")
 }
 
+/// Districts (区) are named with their city, as in "成都市武侯区", because district names
+/// repeat (内江 and 乐山 both have a 市中区); counties and county-level cities are known by
+/// their own name ("金堂县", "西昌市"). Chongqing names everything after the municipality.
 fn name_prefix(province: Province, county: &Division) -> String {
     let parent = county
         .parent
@@ -46,8 +50,11 @@ fn name_prefix(province: Province, county: &Division) -> String {
         .and_then(division::lookup)
         .filter(|p| !is_placeholder(p));
     match (province, parent) {
-        (Province::SC, Some(prefecture)) => format!("{}{}", prefecture.name, county.name),
-        _ => format!("{}{}", province.name(), county.name),
+        (Province::SC, Some(city)) if county.name.ends_with('区') => {
+            format!("{}{}", city.name, county.name)
+        }
+        (Province::SC, _) => county.name.clone(),
+        (Province::CQ, _) => format!("{}{}", province.name(), county.name),
     }
 }
 

@@ -182,16 +182,17 @@ struct SchoolIndex<'a> {
     by_grade: [Vec<u32>; 13],
 }
 
-/// The grades a school of this type teaches.
-fn grades(school_type: Option<SchoolType>) -> std::ops::RangeInclusive<u8> {
-    match school_type {
-        Some(SchoolType::Primary) => 1..=6,
-        Some(SchoolType::JuniorSecondary) => 7..=9,
-        Some(SchoolType::NineYear | SchoolType::SpecialEducation) => 1..=9,
-        Some(SchoolType::CompleteSecondary) => 7..=12,
-        Some(SchoolType::SeniorSecondary | SchoolType::SecondaryVocational) => 10..=12,
-        Some(SchoolType::TwelveYear) => 1..=12,
-        _ => 1..=0,
+/// The grades a school of this type teaches; none for kindergartens, higher education and
+/// unknown types.
+fn grades(school_type: Option<SchoolType>) -> Option<std::ops::RangeInclusive<u8>> {
+    match school_type? {
+        SchoolType::Primary => Some(1..=6),
+        SchoolType::JuniorSecondary => Some(7..=9),
+        SchoolType::NineYear | SchoolType::SpecialEducation => Some(1..=9),
+        SchoolType::CompleteSecondary => Some(7..=12),
+        SchoolType::SeniorSecondary | SchoolType::SecondaryVocational => Some(10..=12),
+        SchoolType::TwelveYear => Some(1..=12),
+        SchoolType::Kindergarten | SchoolType::RegularHigher | SchoolType::AdultHigher => None,
     }
 }
 
@@ -210,7 +211,7 @@ impl<'a> SchoolIndex<'a> {
             index.county.push(division.map(|d| d.code.as_str()));
             let prefecture = division.and_then(|d| d.parent.as_deref());
             let grades = grades(SchoolType::from_code(&school.school_type));
-            for grade in std::iter::once(0).chain(grades) {
+            for grade in std::iter::once(0).chain(grades.into_iter().flatten()) {
                 index
                     .by_county
                     .entry((school.division_code.as_str(), grade))
@@ -227,6 +228,11 @@ impl<'a> SchoolIndex<'a> {
             }
         }
         index
+    }
+
+    /// Whether a school in `county` teaches `grade` (0: any school at all).
+    fn teaches(&self, county: &str, grade: u8) -> bool {
+        self.by_county.contains_key(&(county, grade))
     }
 
     fn offered(&self, grade: u8) -> bool {
@@ -278,42 +284,52 @@ impl<'a> Students<'a> {
         let index = SchoolIndex::new(schools);
         let natives = geo::counties(spec.province);
         let guests = geo::counties(spec.province.other());
-        let max_weight = natives.iter().map(|c| c.weight).max().unwrap_or(1);
-        let native_slots: Vec<u64> = natives
-            .iter()
-            .map(|c| slots(c.weight, max_weight, NATIVE_SLOTS))
-            .collect();
-        // Guests get GUEST_PER_MILLE of all slots, spread by weight.
-        let guest_total =
-            native_slots.iter().sum::<u64>() * GUEST_PER_MILLE / (1000 - GUEST_PER_MILLE);
-        let guest_weight: u64 = guests.iter().map(|c| u64::from(c.weight)).sum();
-        let guest_slots = guests.iter().map(|c| {
-            (guest_total * u64::from(c.weight) / guest_weight.max(1)).clamp(1, GUEST_SLOTS)
-        });
         let area = |c: &County, native| Area {
             code: c.code,
             parent: c.parent,
             native,
             ethnicity: c.ethnicity,
         };
-        let mut areas = Vec::new();
-        let mut area_slots = Vec::new();
-        for (county, n) in natives.iter().zip(native_slots) {
-            areas.push(area(county, true));
-            area_slots.push((n, 1));
-        }
-        for (county, n) in guests.iter().zip(guest_slots) {
-            areas.push(area(county, false));
-            area_slots.push((n, GUEST_SLOT_BASE));
-        }
+        let areas: Vec<Area> = natives
+            .iter()
+            .map(|c| area(c, true))
+            .chain(guests.iter().map(|c| area(c, false)))
+            .collect();
+        let max_weight = natives.iter().map(|c| c.weight).max().unwrap_or(1);
+        let guest_weight: u64 = guests.iter().map(|c| u64::from(c.weight)).sum();
 
         let mut blocks = Vec::new();
         let mut end = 0;
-        for (a, &(n, slot_base)) in area_slots.iter().enumerate() {
-            for grade in (1..=12).filter(|&g| index.offered(g)) {
-                let born = SCHOOL_YEAR - 6 - u32::from(grade);
-                let first_day = days_from_civil(born, 9, 1);
-                let days = (days_from_civil(born + 1, 9, 1) - first_day).unsigned_abs();
+        for grade in (1..=12).filter(|&g| index.offered(g)) {
+            // A county holds 户籍 students of a grade only if it has a school for it, so that
+            // most students study where they are registered even with few schools; the
+            // movers are drawn explicitly (MOVED_PER_MILLE, guests). Schools outside the
+            // province's counties only (odd input) make every county eligible.
+            let local = natives.iter().any(|c| index.teaches(c.code, grade));
+            let native_slots: Vec<u64> = natives
+                .iter()
+                .map(|c| {
+                    if !local || index.teaches(c.code, grade) {
+                        slots(c.weight, max_weight, NATIVE_SLOTS)
+                    } else {
+                        0
+                    }
+                })
+                .collect();
+            // Guests get GUEST_PER_MILLE of the grade's slots, spread by weight.
+            let guest_total =
+                native_slots.iter().sum::<u64>() * GUEST_PER_MILLE / (1000 - GUEST_PER_MILLE);
+            let guest_slots = guests.iter().map(|c| {
+                (guest_total * u64::from(c.weight) / guest_weight.max(1)).clamp(1, GUEST_SLOTS)
+            });
+            let bases =
+                std::iter::repeat_n(1, natives.len()).chain(std::iter::repeat(GUEST_SLOT_BASE));
+            let area_slots = native_slots.iter().copied().chain(guest_slots).zip(bases);
+
+            let born = SCHOOL_YEAR - 6 - u32::from(grade);
+            let first_day = days_from_civil(born, 9, 1);
+            let days = (days_from_civil(born + 1, 9, 1) - first_day).unsigned_abs();
+            for (a, (n, slot_base)) in area_slots.enumerate().filter(|(_, (n, _))| *n > 0) {
                 for male in [false, true] {
                     let start = end;
                     end += days * n;
@@ -434,9 +450,15 @@ impl<'a> Teachers<'a> {
         let days = (days_from_civil(2001, 1, 1) - first_day).unsigned_abs();
         let mut blocks = Vec::new();
         let mut end = 0;
-        // Only with schools to work at; a teacher's 户籍 is in the province.
+        // Only with schools to work at. A teacher's 户籍 is in the province, and as for
+        // students in a county with a school if any county has one.
         if !schools.is_empty() {
-            for (a, county) in counties.iter().enumerate() {
+            let local = counties.iter().any(|c| index.teaches(c.code, 0));
+            let eligible = counties
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| !local || index.teaches(c.code, 0));
+            for (a, county) in eligible {
                 let n = slots(county.weight, max_weight, NATIVE_SLOTS);
                 // About two thirds of teachers are women.
                 for (male, n) in [(false, n), (true, (n / 2).max(1))] {

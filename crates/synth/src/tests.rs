@@ -88,8 +88,14 @@ fn bureaus_cover_the_province() {
         assert!(kernel::division::lookup(&b.division_code).is_some());
         assert_eq!(b.kind == "province-bureau", b.code == "B510000");
     }
+    assert_eq!(find("B510121").name, "金堂县教育局");
+    assert_eq!(find("B511102").name, "乐山市市中区教育局");
     let codes: HashSet<_> = sc.iter().map(|b| &b.code).collect();
     assert_eq!(codes.len(), sc.len());
+    for rows in [&cq, &sc] {
+        let names: HashSet<_> = rows.iter().map(|b| &b.name).collect();
+        assert_eq!(names.len(), rows.len(), "bureau names are unique");
+    }
 }
 
 #[test]
@@ -166,6 +172,26 @@ fn csv_output_is_deterministic() {
         first,
         crate::students(&spec, &same_seed_schools).next().unwrap()
     );
+}
+
+#[test]
+fn demo_students_mostly_study_where_registered() {
+    // Even with 40 schools for 183 counties, 户籍 follows the schools.
+    for province in Province::ALL {
+        let spec = Spec::demo(province);
+        let school_rows = schools(&spec);
+        let county: HashMap<&str, &str> = school_rows
+            .iter()
+            .map(|s| (s.code.as_str(), s.division_code.as_str()))
+            .collect();
+        let at_home = students(&spec, &school_rows)
+            .filter(|s| s.hukou_division == county[s.school_code.as_str()])
+            .count();
+        assert!(
+            (1600..=1800).contains(&at_home),
+            "{province:?}: {at_home} of 2000"
+        );
+    }
 }
 
 #[test]

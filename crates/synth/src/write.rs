@@ -162,14 +162,18 @@ impl Output<'_> {
         headers: &[&str],
         rows: impl Iterator<Item = R>,
     ) -> io::Result<Vec<Written>> {
-        let mut sinks = self
-            .formats
-            .iter()
-            .map(|&format| {
-                let path = self.dir.join(format!("{stem}.{}", format.extension()));
-                Sink::create(path, format, sheet, headers, self.sheet_rows)
-            })
-            .collect::<io::Result<Vec<Sink>>>()?;
+        let mut sinks = Vec::with_capacity(self.formats.len());
+        for &format in self.formats {
+            let path = self.dir.join(format!("{stem}.{}", format.extension()));
+            let sink: Box<dyn Sink> = match format {
+                Format::Csv => Box::new(CsvSink::new(path, headers)?),
+                Format::Xlsx => {
+                    check_temp_dir()?;
+                    Box::new(XlsxSink::new(path, sheet, headers, self.sheet_rows).map_err(xlsx)?)
+                }
+            };
+            sinks.push(sink);
+        }
         let mut count = 0;
         for row in rows {
             row.with_fields(|fields| sinks.iter_mut().try_for_each(|sink| sink.write(fields)))?;
@@ -180,53 +184,48 @@ impl Output<'_> {
     }
 }
 
-enum Sink {
-    Csv {
-        path: PathBuf,
-        writer: csv::Writer<File>,
-    },
-    Xlsx(XlsxSink),
+/// One output file of a table.
+trait Sink {
+    fn write(&mut self, fields: &[&str]) -> io::Result<()>;
+    /// Flushes and closes the file; `rows` is the number of data rows written.
+    fn finish(self: Box<Self>, rows: u64) -> io::Result<Written>;
 }
 
-impl Sink {
-    fn create(
-        path: PathBuf,
-        format: Format,
-        sheet: &'static str,
-        headers: &[&str],
-        sheet_rows: u32,
-    ) -> io::Result<Sink> {
-        match format {
-            Format::Csv => {
-                let mut writer = csv::WriterBuilder::new()
-                    .buffer_capacity(1 << 16)
-                    .from_path(&path)?;
-                writer.write_record(headers)?;
-                Ok(Sink::Csv { path, writer })
-            }
-            Format::Xlsx => Ok(Sink::Xlsx(
-                XlsxSink::new(path, sheet, headers, sheet_rows).map_err(xlsx)?,
-            )),
-        }
-    }
+struct CsvSink {
+    path: PathBuf,
+    writer: csv::Writer<File>,
+}
 
+impl CsvSink {
+    fn new(path: PathBuf, headers: &[&str]) -> io::Result<CsvSink> {
+        let mut writer = csv::WriterBuilder::new()
+            .buffer_capacity(1 << 16)
+            .from_path(&path)?;
+        writer.write_record(headers)?;
+        Ok(CsvSink { path, writer })
+    }
+}
+
+impl Sink for CsvSink {
     fn write(&mut self, fields: &[&str]) -> io::Result<()> {
-        match self {
-            Sink::Csv { writer, .. } => Ok(writer.write_record(fields)?),
-            Sink::Xlsx(sink) => sink.write(fields).map_err(xlsx),
-        }
+        Ok(self.writer.write_record(fields)?)
     }
 
-    fn finish(self, rows: u64) -> io::Result<Written> {
-        let path = match self {
-            Sink::Csv { path, mut writer } => {
-                writer.flush()?;
-                path
-            }
-            Sink::Xlsx(sink) => sink.finish().map_err(xlsx)?,
-        };
-        Ok(Written { path, rows })
+    fn finish(mut self: Box<Self>, rows: u64) -> io::Result<Written> {
+        self.writer.flush()?;
+        Ok(Written {
+            path: self.path,
+            rows,
+        })
     }
+}
+
+/// rust_xlsxwriter panics when it cannot create a sheet's temporary file; trying first turns
+/// an unusable temporary directory into an error instead.
+fn check_temp_dir() -> io::Result<()> {
+    let probe = std::env::temp_dir().join(format!(".synth-probe-{}", std::process::id()));
+    File::create(&probe)?;
+    std::fs::remove_file(&probe)
 }
 
 fn xlsx(error: XlsxError) -> io::Error {
@@ -272,7 +271,7 @@ impl XlsxSink {
         })
     }
 
-    fn write(&mut self, fields: &[&str]) -> Result<(), XlsxError> {
+    fn write_row(&mut self, fields: &[&str]) -> Result<(), XlsxError> {
         if self.row > self.sheet_rows {
             self.sheets += 1;
             let name = format!("{}{}", self.sheet_name, self.sheets);
@@ -287,11 +286,23 @@ impl XlsxSink {
         self.row += 1;
         Ok(())
     }
+}
 
-    fn finish(mut self) -> Result<PathBuf, XlsxError> {
-        self.workbook.push_worksheet(self.sheet);
-        self.workbook.save(&self.path)?;
-        Ok(self.path)
+impl Sink for XlsxSink {
+    fn write(&mut self, fields: &[&str]) -> io::Result<()> {
+        self.write_row(fields).map_err(xlsx)
+    }
+
+    fn finish(self: Box<Self>, rows: u64) -> io::Result<Written> {
+        let XlsxSink {
+            path,
+            mut workbook,
+            sheet,
+            ..
+        } = *self;
+        workbook.push_worksheet(sheet);
+        workbook.save(&path).map_err(xlsx)?;
+        Ok(Written { path, rows })
     }
 }
 

@@ -19,6 +19,8 @@ pub enum AppError {
     NotFound,
     Forbidden,
     PayloadTooLarge,
+    /// A JSON endpoint received something that is not JSON.
+    UnsupportedMediaType,
     Conflict { code: &'static str, zh: String, en: String },
     Internal(String),
 }
@@ -54,6 +56,7 @@ impl AppError {
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -69,6 +72,7 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::Forbidden => "forbidden",
             AppError::PayloadTooLarge => "payload_too_large",
+            AppError::UnsupportedMediaType => "unsupported_media_type",
             AppError::Internal(_) => "internal",
         }
     }
@@ -93,6 +97,10 @@ impl AppError {
             AppError::NotFound => ("未找到该记录或页面。", "Not found."),
             AppError::Forbidden => ("您无权执行此操作。", "You may not do this."),
             AppError::PayloadTooLarge => ("提交的内容过大。", "The request body is too large."),
+            AppError::UnsupportedMediaType => (
+                "请求须为 JSON（Content-Type: application/json）。",
+                "The request body must be JSON (Content-Type: application/json).",
+            ),
             AppError::Internal(_) => {
                 ("系统暂时无法处理，请稍后再试。", "Something went wrong on our side; please try again later.")
             }
@@ -186,11 +194,7 @@ impl From<axum::extract::rejection::PathRejection> for AppError {
 fn rejection(status: StatusCode, detail: String) -> AppError {
     match status {
         StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::Invalid {
-            code: "unsupported_media_type",
-            zh: "请求须为 JSON（Content-Type: application/json）。".into(),
-            en: "The request body must be JSON (Content-Type: application/json).".into(),
-        },
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType,
         _ => AppError::Invalid {
             code: "invalid_request",
             zh: format!("请求格式或字段类型不正确：{detail}"),

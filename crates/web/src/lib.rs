@@ -58,8 +58,8 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(api::routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        // Enforced by every body extractor, so an oversized body gets our JSON error code.
         .layer(DefaultBodyLimit::max(limit))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
         // A panic must never take the node down or leak a backtrace; it becomes a 500.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(AppError::Internal("handler panicked".into()))

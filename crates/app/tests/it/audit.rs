@@ -1,0 +1,111 @@
+//! The audit chain: append-only in the database, concurrent appends stay one chain, and
+//! every kind of tampering is named by `verify` at the first broken link.
+
+use platform::audit::{self, AuditEntry, BrokenLink};
+use platform::{Db, on_db};
+
+use crate::on_both_engines;
+use crate::support::{Engine, TestApp};
+
+on_both_engines!(concurrent_appends_form_one_chain, newer_schema_is_refused);
+
+async fn exec(db: &Db, sql: &str) -> Result<u64, sqlx::Error> {
+    let sql = sql.to_owned();
+    on_db!(db, p => sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(p).await.map(|r| r.rows_affected()))
+}
+
+/// What an administrator with direct database access could do: lift the append-only guard.
+async fn lift_guard(db: &Db, engine: Engine) {
+    let sql = match engine {
+        Engine::Sqlite => "DROP TRIGGER audit_log_append_only_update; DROP TRIGGER audit_log_append_only_delete;",
+        Engine::Postgres => "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only;",
+    };
+    exec(db, sql).await.unwrap();
+}
+
+async fn concurrent_appends_form_one_chain(app: TestApp) {
+    let db = app.db.clone();
+    let log = audit::AuditLog::start(db.clone());
+    let reads: Vec<_> = (0..40)
+        .map(|i| {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let entry = AuditEntry::new("t", "teacher", "student.read", "学籍管理").subject(&format!("G{i}"), None);
+                log.record(entry).await.unwrap()
+            })
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for r in reads {
+        seqs.push(r.await.unwrap());
+    }
+    seqs.sort();
+    seqs.dedup();
+    assert_eq!(seqs.len(), 40, "every entry got its own sequence number");
+    let report = audit::verify(&db).await.unwrap();
+    assert_eq!(report.first_broken, None);
+    assert!(report.entries >= 49, "seeding, accounts and reads were audited: {}", report.entries);
+
+    // The database itself refuses to change the log.
+    assert!(exec(&db, "UPDATE audit_log SET purpose = 'x' WHERE seq = 3").await.is_err());
+    assert!(exec(&db, "DELETE FROM audit_log WHERE seq = 3").await.is_err());
+    app.stop().await;
+}
+
+/// Each kind of tampering on a fresh chain, on both engines.
+async fn tampering_cases(engine: Engine) {
+    type Expect = fn(i64) -> BrokenLink;
+    let cases: [(&str, Expect); 4] = [
+        ("DELETE FROM audit_log WHERE seq = 4", |_| BrokenLink::Missing { seq: 4, found: 5 }),
+        ("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 5", |_| BrokenLink::Altered { seq: 5 }),
+        // Two rows swap places: the first one out of place no longer matches its hash.
+        (
+            "UPDATE audit_log SET seq = -1 WHERE seq = 6; UPDATE audit_log SET seq = 6 WHERE seq = 7; \
+             UPDATE audit_log SET seq = 7 WHERE seq = -1;",
+            |_| BrokenLink::Altered { seq: 6 },
+        ),
+        ("DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)", |last| BrokenLink::Head {
+            head_seq: last,
+            last_seq: last - 1,
+        }),
+    ];
+    for (sql, expected) in cases {
+        let Some(app) = TestApp::spawn(engine).await else { return };
+        let (last, _) = audit::head(&app.db).await.unwrap();
+        assert!(last > 8);
+        lift_guard(&app.db, engine).await;
+        exec(&app.db, sql).await.unwrap();
+        let report = audit::verify(&app.db).await.unwrap();
+        assert_eq!(report.first_broken, Some(expected(last)), "{sql}");
+        app.stop().await;
+    }
+}
+
+mod tampering {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        tampering_cases(Engine::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        tampering_cases(Engine::Postgres).await;
+    }
+}
+
+async fn newer_schema_is_refused(app: TestApp) {
+    on_db!(&app.db, p => sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES ($1, $2, TRUE, $3, 0)")
+        .bind(99990101_i64)
+        .bind("from a newer release")
+        .bind(vec![0_u8])
+        .execute(p)
+        .await
+        .unwrap()
+        .rows_affected());
+    assert!(app.db.migrate().await.is_err(), "a database migrated by a newer binary is refused");
+    app.stop().await;
+}

@@ -1,0 +1,11 @@
+//! The one integration-test binary of the `chuanyu` crate: every test starts real nodes
+//! over real HTTP, on SQLite and on PostgreSQL.
+
+mod support;
+
+mod api;
+mod audit;
+mod browser;
+mod cli;
+mod portal;
+mod scope;
