@@ -44,14 +44,21 @@ pub async fn start_node(dir: &Path, province: Province, listen: &str) -> anyhow:
     let (listener, moved_from) = match tokio::net::TcpListener::bind(&wanted).await {
         Ok(l) => (l, None),
         // Another program holds the port: a free one keeps the demo a single command.
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-            (tokio::net::TcpListener::bind("127.0.0.1:0").await?, Some(wanted))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => (
+            tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+            Some(wanted),
+        ),
         Err(e) => return Err(e).with_context(|| format!("cannot listen on {wanted}")),
     };
     let data_dir = node.config.data_dir.clone();
     let running = crate::start(node, listener)?;
-    Ok(DemoNode { province, running, accounts, data_dir, moved_from })
+    Ok(DemoNode {
+        province,
+        running,
+        accounts,
+        data_dir,
+        moved_from,
+    })
 }
 
 /// The text the demo prints: addresses, data directories and accounts for each role.
@@ -66,17 +73,28 @@ pub fn banner(nodes: &[DemoNode]) -> String {
             n.data_dir.display()
         ));
         if let Some(port) = &n.moved_from {
-            out.push_str(&format!("      {port} 已被占用，改用上面的地址 (port in use, moved)\n"));
+            out.push_str(&format!(
+                "      {port} 已被占用，改用上面的地址 (port in use, moved)\n"
+            ));
         }
     }
-    out.push_str(&format!("\n演示账号 demo accounts — 密码 password: {DEMO_PASSWORD}\n\n"));
+    out.push_str(&format!(
+        "\n演示账号 demo accounts — 密码 password: {DEMO_PASSWORD}\n\n"
+    ));
     // User names first: they are ASCII and line up in any terminal; CJK labels go last.
     if let Some(first) = nodes.first() {
         for (i, a) in first.accounts.iter().enumerate() {
             for n in nodes {
-                out.push_str(&format!("  {:<16}", n.accounts.get(i).map(|a| a.username.as_str()).unwrap_or("")));
+                out.push_str(&format!(
+                    "  {:<16}",
+                    n.accounts.get(i).map(|a| a.username.as_str()).unwrap_or("")
+                ));
             }
-            out.push_str(&format!("{} {}\n", a.role.label(kernel::Lang::Zh), a.role.as_str()));
+            out.push_str(&format!(
+                "{} {}\n",
+                a.role.label(kernel::Lang::Zh),
+                a.role.as_str()
+            ));
         }
     }
     out.push_str("\n按 Ctrl-C 停止两个节点。 Press Ctrl-C to stop both nodes.\n");

@@ -45,10 +45,19 @@ pub fn redact(url: &str) -> String {
 
 /// `chuanyu init`: writes `DIR/chuanyu.toml`, the node's signing key (mode 0600) and an
 /// empty, migrated database. Refuses to overwrite an existing config or key.
-pub async fn init(dir: &Path, member: &str, listen: &str, database_url: Option<&str>) -> anyhow::Result<PathBuf> {
+pub async fn init(
+    dir: &Path,
+    member: &str,
+    listen: &str,
+    database_url: Option<&str>,
+) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join("chuanyu.toml");
-    anyhow::ensure!(!path.exists(), "{} already exists; refusing to overwrite it", path.display());
+    anyhow::ensure!(
+        !path.exists(),
+        "{} already exists; refusing to overwrite it",
+        path.display()
+    );
     let text = Config::init_toml(member, listen, database_url);
     let config = Config::from_toml(&text, dir)?;
     platform::keys::generate(&config.signing_key)?;
@@ -87,7 +96,12 @@ pub fn start(node: Node, listener: tokio::net::TcpListener) -> anyhow::Result<Ru
     let task = tokio::spawn(web::serve(listener, state.clone(), async move {
         let _ = stopped.await;
     }));
-    Ok(Running { addr, state, stop, task })
+    Ok(Running {
+        addr,
+        state,
+        stop,
+        task,
+    })
 }
 
 /// A progress bar on a terminal, nothing otherwise (logs and CI stay clean).
@@ -97,9 +111,9 @@ pub fn progress_bar(message: String) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(0).with_message(message);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta})",
-    ) {
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     bar

@@ -16,7 +16,11 @@ use platform::Config;
 use platform::users::{Actor, NewUser};
 
 #[derive(Parser)]
-#[command(name = "chuanyu", version, about = "川渝教育协同平台 — a provincial node of the Chengdu–Chongqing education platform")]
+#[command(
+    name = "chuanyu",
+    version,
+    about = "川渝教育协同平台 — a provincial node of the Chengdu–Chongqing education platform"
+)]
 struct Cli {
     /// Node configuration file (TOML). Defaults to $CHUANYU_CONFIG.
     #[arg(long, global = true, env = "CHUANYU_CONFIG")]
@@ -133,7 +137,8 @@ enum UserCommand {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CHUANYU_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("CHUANYU_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -158,10 +163,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config_path = cli.config;
     let load = || Config::load(config_path.as_deref()).context("cannot load the configuration");
     match cli.command {
-        Command::Init { member, dir, database, listen } => {
+        Command::Init {
+            member,
+            dir,
+            database,
+            listen,
+        } => {
             let path = chuanyu::init(&dir, &member, &listen, database.as_deref()).await?;
             println!("已创建节点 node created: {}", path.display());
-            println!("下一步 next: chuanyu user add --config {} --username admin --role platform-admin --password-stdin", path.display());
+            println!(
+                "下一步 next: chuanyu user add --config {} --username admin --role platform-admin --password-stdin",
+                path.display()
+            );
         }
         Command::Serve { listen } => {
             let mut config = load()?;
@@ -179,7 +192,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             shutdown_signal().await;
             running.stop().await?;
         }
-        Command::Demo { dir, cq_listen, sc_listen } => {
+        Command::Demo {
+            dir,
+            cq_listen,
+            sc_listen,
+        } => {
             let cq = demo::start_node(&dir, synth::Province::CQ, &cq_listen).await?;
             let sc = demo::start_node(&dir, synth::Province::SC, &sc_listen).await?;
             let nodes = [cq, sc];
@@ -190,18 +207,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 n.running.stop().await?;
             }
         }
-        Command::Gen { member, out, seed, schools, students, teachers, format } => {
-            let province = synth::Province::parse(&member)
-                .with_context(|| format!("unknown member {member:?}: synthetic data exists for CQ and SC"))?;
+        Command::Gen {
+            member,
+            out,
+            seed,
+            schools,
+            students,
+            teachers,
+            format,
+        } => {
+            let province = synth::Province::parse(&member).with_context(|| {
+                format!("unknown member {member:?}: synthetic data exists for CQ and SC")
+            })?;
             let formats = format
                 .split(',')
                 .map(|f| match f.trim() {
                     "csv" => Ok(synth::Format::Csv),
                     "xlsx" => Ok(synth::Format::Xlsx),
-                    other => Err(anyhow::anyhow!("unknown format {other:?}: use csv and/or xlsx")),
+                    other => Err(anyhow::anyhow!(
+                        "unknown format {other:?}: use csv and/or xlsx"
+                    )),
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let spec = synth::Spec { province, seed, schools, students, teachers };
+            let spec = synth::Spec {
+                province,
+                seed,
+                schools,
+                students,
+                teachers,
+            };
             let bar = chuanyu::progress_bar("生成 generating".into());
             let written = synth::write_all(&spec, &out, &formats, &bar)
                 .with_context(|| format!("cannot write to {}", out.display()))?;
@@ -210,16 +244,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{}\t{} 行 rows", w.path.display(), w.rows);
             }
         }
-        Command::Seed { seed, schools, students } => {
+        Command::Seed {
+            seed,
+            schools,
+            students,
+        } => {
             let node = Node::open(load()?).await?;
-            let province = synth::Province::parse(&node.config.member)
-                .with_context(|| format!("synthetic data exists for CQ and SC, not {}", node.config.member))?;
-            let spec = synth::Spec { province, seed, schools, students, teachers: 0 };
+            let province = synth::Province::parse(&node.config.member).with_context(|| {
+                format!(
+                    "synthetic data exists for CQ and SC, not {}",
+                    node.config.member
+                )
+            })?;
+            let spec = synth::Spec {
+                province,
+                seed,
+                schools,
+                students,
+                teachers: 0,
+            };
             let bar = chuanyu::progress_bar("写入 seeding".into());
             let done = seed::synthetic(&node.db, &spec, &operator(), &bar).await?;
-            println!("新增机构 orgs added: {}, 新增学生 students added: {}", done.orgs, done.students);
+            println!(
+                "新增机构 orgs added: {}, 新增学生 students added: {}",
+                done.orgs, done.students
+            );
         }
-        Command::Audit { command: AuditCommand::Verify { json } } => {
+        Command::Audit {
+            command: AuditCommand::Verify { json },
+        } => {
             let node = Node::open(load()?).await?;
             let report = platform::audit::verify(&node.db).await?;
             if json {
@@ -243,13 +296,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::User { command: UserCommand::Add { username, role, org, person, name, password_stdin: _ } } => {
+        Command::User {
+            command:
+                UserCommand::Add {
+                    username,
+                    role,
+                    org,
+                    person,
+                    name,
+                    password_stdin: _,
+                },
+        } => {
             let role = Role::parse(&role).with_context(|| {
                 let all: Vec<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
                 format!("unknown role {role:?}; roles: {}", all.join(", "))
             })?;
             let mut password = String::new();
-            std::io::stdin().read_to_string(&mut password).context("cannot read the password from standard input")?;
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("cannot read the password from standard input")?;
             let password = password.trim_end_matches(['\r', '\n']).to_owned();
             let node = Node::open(load()?).await?;
             let operator = operator();
@@ -262,7 +327,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 person_key: person,
             };
             let username = new.username.clone();
-            let id = platform::users::create(&node.db, new, &Actor { name: &operator, role: "operator" }).await?;
+            let id = platform::users::create(
+                &node.db,
+                new,
+                &Actor {
+                    name: &operator,
+                    role: "operator",
+                },
+            )
+            .await?;
             println!("已创建用户 user created: {username} (id {id}, {role})");
         }
     }
@@ -271,7 +344,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Who ran a CLI command, for the audit log.
 fn operator() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
     format!("cli:{user}")
 }
 

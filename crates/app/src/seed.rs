@@ -2,10 +2,10 @@
 
 use anyhow::Context;
 use kernel::access::{OrgKind, Role};
+use platform::Db;
 use platform::audit::{self, AuditEntry};
 use platform::orgs::{self, Org};
 use platform::users::{self, Actor, NewUser, UserError};
-use platform::Db;
 use registry::Student;
 use synth::{Province, Spec};
 
@@ -36,11 +36,21 @@ fn org_rows(spec: &Spec, schools: &[synth::SchoolRow]) -> Vec<Org> {
     let province_division = format!("{}0000", p.code());
     let mut rows: Vec<Org> = synth::bureaus(spec)
         .into_iter()
-        .map(|b| Org { code: b.code, name: b.name, kind: b.kind.to_owned(), division_code: b.division_code, parent_code: None })
+        .map(|b| Org {
+            code: b.code,
+            name: b.name,
+            kind: b.kind.to_owned(),
+            division_code: b.division_code,
+            parent_code: None,
+        })
         .collect();
     rows.extend(schools.iter().map(|s| {
         let higher = matches!(s.school_type.as_str(), "41" | "42");
-        let kind = if higher { OrgKind::University } else { OrgKind::School };
+        let kind = if higher {
+            OrgKind::University
+        } else {
+            OrgKind::School
+        };
         Org {
             code: s.code.clone(),
             name: s.name.clone(),
@@ -92,7 +102,12 @@ fn student(row: synth::StudentRow) -> Student {
 
 /// Loads the organisations and students `spec` describes. Re-runnable: rows already present
 /// are left as they are. Audited as one entry per run.
-pub async fn synthetic(db: &Db, spec: &Spec, actor: &str, progress: &indicatif::ProgressBar) -> anyhow::Result<Seeded> {
+pub async fn synthetic(
+    db: &Db,
+    spec: &Spec,
+    actor: &str,
+    progress: &indicatif::ProgressBar,
+) -> anyhow::Result<Seeded> {
     let schools = synth::schools(spec);
     let mut seeded = Seeded::default();
     let mut tx = db.begin().await?;
@@ -138,26 +153,58 @@ pub fn demo_accounts(spec: &Spec) -> Vec<DemoAccount> {
     let tag = p.tag().to_ascii_lowercase();
     let schools = synth::schools(spec);
     let first = synth::students(spec, &schools).next();
-    let school = first.as_ref().and_then(|s| schools.iter().find(|x| x.code == s.school_code)).or(schools.first());
-    let account = |name: &str, role: Role, display: String, org: Option<String>, person: Option<String>| DemoAccount {
-        username: format!("{tag}.{name}"),
-        role,
-        display_name: display,
-        org_code: org,
-        person_key: person,
-    };
+    let school = first
+        .as_ref()
+        .and_then(|s| schools.iter().find(|x| x.code == s.school_code))
+        .or(schools.first());
+    let account =
+        |name: &str, role: Role, display: String, org: Option<String>, person: Option<String>| {
+            DemoAccount {
+                username: format!("{tag}.{name}"),
+                role,
+                display_name: display,
+                org_code: org,
+                person_key: person,
+            }
+        };
     let (province_bureau, province_name) = match p {
         Province::CQ => ("重庆市教育委员会", "重庆"),
         Province::SC => ("四川省教育厅", "四川"),
     };
     let mut accounts = vec![
-        account("admin", Role::PlatformAdmin, format!("{province_name}节点管理员"), None, None),
-        account("joint", Role::JointOffice, "联合办公室联络员".into(), Some(joint_office_code(p)), None),
-        account("province", Role::Bureau, format!("{province_bureau}学籍科"), Some(format!("B{}0000", p.code())), None),
-        account("employer", Role::Employer, "人事部 王经理".into(), Some(demo_employer_code(p)), None),
+        account(
+            "admin",
+            Role::PlatformAdmin,
+            format!("{province_name}节点管理员"),
+            None,
+            None,
+        ),
+        account(
+            "joint",
+            Role::JointOffice,
+            "联合办公室联络员".into(),
+            Some(joint_office_code(p)),
+            None,
+        ),
+        account(
+            "province",
+            Role::Bureau,
+            format!("{province_bureau}学籍科"),
+            Some(format!("B{}0000", p.code())),
+            None,
+        ),
+        account(
+            "employer",
+            Role::Employer,
+            "人事部 王经理".into(),
+            Some(demo_employer_code(p)),
+            None,
+        ),
     ];
     if let Some(school) = school {
-        let county = kernel::division::lookup(&school.division_code).map(|d| d.name.clone()).unwrap_or_default();
+        let county = kernel::division::lookup(&school.division_code)
+            .map(|d| d.name.clone())
+            .unwrap_or_default();
         accounts.push(account(
             "district",
             Role::Bureau,
@@ -165,18 +212,43 @@ pub fn demo_accounts(spec: &Spec) -> Vec<DemoAccount> {
             Some(format!("B{}", school.division_code)),
             None,
         ));
-        accounts.push(account("school", Role::SchoolAdmin, format!("{}学籍管理员", school.name), Some(school.code.clone()), None));
-        accounts.push(account("teacher", Role::Teacher, "李老师".into(), Some(school.code.clone()), None));
+        accounts.push(account(
+            "school",
+            Role::SchoolAdmin,
+            format!("{}学籍管理员", school.name),
+            Some(school.code.clone()),
+            None,
+        ));
+        accounts.push(account(
+            "teacher",
+            Role::Teacher,
+            "李老师".into(),
+            Some(school.code.clone()),
+            None,
+        ));
         if let Some(s) = &first {
-            accounts.push(account("student", Role::Student, s.name.clone(), Some(school.code.clone()), Some(s.student_no.clone())));
+            accounts.push(account(
+                "student",
+                Role::Student,
+                s.name.clone(),
+                Some(school.code.clone()),
+                Some(s.student_no.clone()),
+            ));
         }
     }
     accounts
 }
 
 /// Creates the demo accounts that do not exist yet.
-pub async fn create_accounts(db: &Db, accounts: &[DemoAccount], password: &str) -> anyhow::Result<()> {
-    let actor = Actor { name: "chuanyu-demo", role: "operator" };
+pub async fn create_accounts(
+    db: &Db,
+    accounts: &[DemoAccount],
+    password: &str,
+) -> anyhow::Result<()> {
+    let actor = Actor {
+        name: "chuanyu-demo",
+        role: "operator",
+    };
     for a in accounts {
         let new = NewUser {
             username: a.username.clone(),
@@ -188,7 +260,9 @@ pub async fn create_accounts(db: &Db, accounts: &[DemoAccount], password: &str) 
         };
         match users::create(db, new, &actor).await {
             Ok(_) | Err(UserError::Taken(_)) => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot create demo account {}", a.username)),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot create demo account {}", a.username));
+            }
         }
     }
     Ok(())

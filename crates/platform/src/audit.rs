@@ -255,8 +255,10 @@ pub async fn accesses_to(db: &Db, subject: &str, limit: i64) -> Result<Vec<Acces
 
 /// The chain head: how many entries the log holds.
 pub async fn head(db: &Db) -> Result<(i64, String), DbError> {
-    Ok(on_db!(db, p => sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_one(p).await?))
+    Ok(
+        on_db!(db, p => sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(p).await?),
+    )
 }
 
 /// The newest entries of the whole log (administrators).
@@ -295,9 +297,15 @@ impl std::fmt::Display for BrokenLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             BrokenLink::Missing { seq, found } => {
-                write!(f, "entry {seq} is missing (the next entry present is {found})")
+                write!(
+                    f,
+                    "entry {seq} is missing (the next entry present is {found})"
+                )
             }
-            BrokenLink::Altered { seq } => write!(f, "entry {seq} was altered: its hash does not match its content"),
+            BrokenLink::Altered { seq } => write!(
+                f,
+                "entry {seq} was altered: its hash does not match its content"
+            ),
             BrokenLink::Unlinked { seq } => write!(
                 f,
                 "entry {seq} does not link to entry {}: entries were removed or reordered",
@@ -333,7 +341,10 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, DbError> {
         let done = (page.len() as i64) < PAGE;
         for row in page {
             let broken = if row.seq != expected_seq {
-                Some(BrokenLink::Missing { seq: expected_seq, found: row.seq })
+                Some(BrokenLink::Missing {
+                    seq: expected_seq,
+                    found: row.seq,
+                })
             } else if row.expected_hash() != row.hash {
                 Some(BrokenLink::Altered { seq: row.seq })
             } else if row.prev_hash != prev {
@@ -342,7 +353,11 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, DbError> {
                 None
             };
             if broken.is_some() {
-                return Ok(VerifyReport { entries, head_seq, first_broken: broken });
+                return Ok(VerifyReport {
+                    entries,
+                    head_seq,
+                    first_broken: broken,
+                });
             }
             entries += 1;
             expected_seq += 1;
@@ -355,5 +370,9 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, DbError> {
     let last_seq = expected_seq - 1;
     let first_broken = (head_seq != last_seq || head_hash != prev)
         .then_some(BrokenLink::Head { head_seq, last_seq });
-    Ok(VerifyReport { entries, head_seq, first_broken })
+    Ok(VerifyReport {
+        entries,
+        head_seq,
+        first_broken,
+    })
 }

@@ -59,7 +59,10 @@ impl Default for Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path} is not valid: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("environment variable {name} is not valid: {message}")]
@@ -78,11 +81,16 @@ impl Config {
         let env_path = std::env::var_os(CONFIG_ENV).map(PathBuf::from);
         match path.map(Path::to_path_buf).or(env_path) {
             Some(p) => {
-                let text = std::fs::read_to_string(&p)
-                    .map_err(|source| ConfigError::Read { path: p.clone(), source })?;
+                let text = std::fs::read_to_string(&p).map_err(|source| ConfigError::Read {
+                    path: p.clone(),
+                    source,
+                })?;
                 let base = p.parent().map(Path::to_path_buf).unwrap_or_default();
                 Config::from_toml(&text, &base).map_err(|e| match e {
-                    ConfigError::Parse { message, .. } => ConfigError::Parse { path: p.clone(), message },
+                    ConfigError::Parse { message, .. } => ConfigError::Parse {
+                        path: p.clone(),
+                        message,
+                    },
                     other => other,
                 })
             }
@@ -93,8 +101,10 @@ impl Config {
     /// Parses config text, applies the environment and resolves relative paths against
     /// `base` (the config file's directory).
     pub fn from_toml(text: &str, base: &Path) -> Result<Config, ConfigError> {
-        let mut config: Config = toml::from_str(text)
-            .map_err(|e| ConfigError::Parse { path: PathBuf::new(), message: e.to_string() })?;
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::new(),
+            message: e.to_string(),
+        })?;
         config.apply_env(|name| std::env::var(name).ok())?;
         config.resolve(base)?;
         Ok(config)
@@ -107,10 +117,10 @@ impl Config {
         where
             T::Err: std::fmt::Display,
         {
-            value
-                .trim()
-                .parse()
-                .map_err(|e: T::Err| ConfigError::Env { name: name.into(), message: e.to_string() })
+            value.trim().parse().map_err(|e: T::Err| ConfigError::Env {
+                name: name.into(),
+                message: e.to_string(),
+            })
         }
         if let Some(v) = get("CHUANYU_MEMBER") {
             self.member = v;
@@ -210,8 +220,11 @@ mod tests {
     #[test]
     fn env_overrides_file_and_defaults_resolve() {
         let mut c: Config = toml::from_str("member = \"sc\"\nlisten = \"0.0.0.0:9000\"").unwrap();
-        let env: HashMap<&str, &str> =
-            [("CHUANYU_LISTEN", "127.0.0.1:1"), ("CHUANYU_MAX_BODY_BYTES", "42")].into();
+        let env: HashMap<&str, &str> = [
+            ("CHUANYU_LISTEN", "127.0.0.1:1"),
+            ("CHUANYU_MAX_BODY_BYTES", "42"),
+        ]
+        .into();
         c.apply_env(|k| env.get(k).map(|v| v.to_string())).unwrap();
         c.resolve(Path::new("/srv/node")).unwrap();
         assert_eq!(c.member, "SC");
@@ -220,7 +233,10 @@ mod tests {
         assert_eq!(c.max_body_bytes, 42);
         assert_eq!(c.data_dir, PathBuf::from("/srv/node/data"));
         assert_eq!(c.database_url, "sqlite:///srv/node/data/chuanyu.db");
-        assert_eq!(c.signing_key, PathBuf::from("/srv/node/data/keys/node-ed25519.pem"));
+        assert_eq!(
+            c.signing_key,
+            PathBuf::from("/srv/node/data/keys/node-ed25519.pem")
+        );
     }
 
     #[test]
@@ -231,8 +247,14 @@ mod tests {
             .apply_env(|k| (k == "CHUANYU_MAX_BODY_BYTES").then(|| "lots".to_string()))
             .unwrap_err();
         assert!(matches!(err, ConfigError::Env { .. }));
-        let mut c = Config { member: "C1".into(), ..Config::default() };
-        assert!(matches!(c.resolve(Path::new("")), Err(ConfigError::Member(_))));
+        let mut c = Config {
+            member: "C1".into(),
+            ..Config::default()
+        };
+        assert!(matches!(
+            c.resolve(Path::new("")),
+            Err(ConfigError::Member(_))
+        ));
     }
 
     #[test]
@@ -241,5 +263,25 @@ mod tests {
         let c: Config = toml::from_str(&text).unwrap();
         assert_eq!(c.member, "SC");
         assert_eq!(c.database_url, "postgres://x@h/db");
+    }
+}
+
+#[cfg(test)]
+mod example_file {
+    use super::*;
+
+    /// The documented example must parse and equal the defaults it documents.
+    #[test]
+    fn example_documents_the_defaults() {
+        let text = include_str!("../../../chuanyu.example.toml");
+        let parsed: Config = toml::from_str(text).unwrap();
+        assert_eq!(parsed, Config::default());
+        for key in ["member", "name", "listen", "data_dir", "database_url", "signing_key",
+            "session_ttl_minutes", "api_token_ttl_minutes", "max_body_bytes",
+            "login_attempts_per_minute", "cookie_secure", "db_max_connections"] {
+            assert!(text.contains(&format!("\n{key} = ")), "{key} is documented");
+            let env = format!("CHUANYU_{}", key.to_uppercase());
+            assert!(text.contains(&env), "{env} is documented");
+        }
     }
 }

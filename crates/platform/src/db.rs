@@ -119,13 +119,15 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 impl Db {
     /// Opens a pool for `url`, creating the SQLite file (and its directory) if missing.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
-        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             let path = path.split('?').next().unwrap_or(path);
             if let Some(dir) = std::path::Path::new(path).parent()
                 && !dir.as_os_str().is_empty()
             {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| DbError::Sqlx(sqlx::Error::Io(e)))?;
+                std::fs::create_dir_all(dir).map_err(|e| DbError::Sqlx(sqlx::Error::Io(e)))?;
             }
             let options = SqliteConnectOptions::new()
                 .filename(path)

@@ -3,15 +3,18 @@
 use std::io::Write;
 use std::path::Path;
 
-use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, spki::der::pem::LineEnding};
 use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, spki::der::pem::LineEnding};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("signing key file {0} already exists; refusing to overwrite it")]
     Exists(String),
     #[error("signing key file {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("signing key file {path} is not an Ed25519 PKCS#8 PEM key: {message}")]
     Format { path: String, message: String },
 }
@@ -20,14 +23,20 @@ pub enum KeyError {
 /// node key would orphan everything it signed.
 pub fn generate(path: &Path) -> Result<SigningKey, KeyError> {
     let shown = path.display().to_string();
-    let io = |source| KeyError::Io { path: shown.clone(), source };
+    let io = |source| KeyError::Io {
+        path: shown.clone(),
+        source,
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
     let pem = key
         .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| KeyError::Format { path: shown.clone(), message: e.to_string() })?;
+        .map_err(|e| KeyError::Format {
+            path: shown.clone(),
+            message: e.to_string(),
+        })?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -43,8 +52,14 @@ pub fn generate(path: &Path) -> Result<SigningKey, KeyError> {
 
 pub fn load(path: &Path) -> Result<SigningKey, KeyError> {
     let shown = path.display().to_string();
-    let pem = std::fs::read_to_string(path).map_err(|source| KeyError::Io { path: shown.clone(), source })?;
-    SigningKey::from_pkcs8_pem(&pem).map_err(|e| KeyError::Format { path: shown, message: e.to_string() })
+    let pem = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
+        path: shown.clone(),
+        source,
+    })?;
+    SigningKey::from_pkcs8_pem(&pem).map_err(|e| KeyError::Format {
+        path: shown,
+        message: e.to_string(),
+    })
 }
 
 #[cfg(test)]

@@ -63,7 +63,9 @@ pub async fn insert_missing(tx: &mut Tx, orgs: &[Org]) -> Result<u64, DbError> {
 
 pub async fn get(db: &Db, code: &str) -> Result<Option<Org>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM orgs WHERE code = $1");
-    Ok(on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(code).fetch_optional(p).await?))
+    Ok(
+        on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(code).fetch_optional(p).await?),
+    )
 }
 
 /// Organisations whose division code starts with `division_prefix` ("" for all), optionally

@@ -1,7 +1,7 @@
 //! Users, passwords (argon2id), portal sessions and API tokens.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use kernel::access::{OrgKind, Principal, Role, Scope};
 use rand::RngCore;
@@ -68,7 +68,8 @@ pub struct Actor<'a> {
 
 fn valid_username(u: &str) -> bool {
     (3..=64).contains(&u.len())
-        && u.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        && u.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
 }
 
 pub fn hash_password(password: &str) -> String {
@@ -82,7 +83,11 @@ pub fn hash_password(password: &str) -> String {
 
 fn password_matches(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -99,14 +104,26 @@ pub async fn create(db: &Db, new: NewUser, actor: &Actor<'_>) -> Result<i64, Use
     let allowed = new.role.allowed_org_kinds();
     match (&new.org_code, allowed.is_empty()) {
         (None, false) => {
-            let allowed = allowed.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" / ");
-            return Err(UserError::OrgRequired { role: new.role, allowed });
+            let allowed = allowed
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(" / ");
+            return Err(UserError::OrgRequired {
+                role: new.role,
+                allowed,
+            });
         }
         (Some(code), _) => {
-            let org = orgs::get(db, code).await?.ok_or_else(|| UserError::UnknownOrg(code.clone()))?;
+            let org = orgs::get(db, code)
+                .await?
+                .ok_or_else(|| UserError::UnknownOrg(code.clone()))?;
             let kind = OrgKind::parse(&org.kind);
             if !kind.is_some_and(|k| allowed.contains(&k)) {
-                return Err(UserError::OrgKind { role: new.role, kind: org.kind });
+                return Err(UserError::OrgKind {
+                    role: new.role,
+                    kind: org.kind,
+                });
             }
         }
         (None, true) => {}
@@ -145,7 +162,11 @@ pub async fn create(db: &Db, new: NewUser, actor: &Actor<'_>) -> Result<i64, Use
 
 /// Checks a user name and password. Unknown users cost the same argon2 work as known ones,
 /// so timing does not tell which user names exist.
-pub async fn authenticate(db: &Db, username: &str, password: &str) -> Result<Option<User>, DbError> {
+pub async fn authenticate(
+    db: &Db,
+    username: &str,
+    password: &str,
+) -> Result<Option<User>, DbError> {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let row: Option<(i64, String)> = on_db!(db, p => sqlx::query_as(
         "SELECT id, password_hash FROM users WHERE username = $1 AND NOT disabled")
@@ -154,7 +175,12 @@ pub async fn authenticate(db: &Db, username: &str, password: &str) -> Result<Opt
         .await?);
     let (id, hash) = match row {
         Some((id, hash)) => (Some(id), hash),
-        None => (None, DUMMY.get_or_init(|| hash_password("not a real password")).clone()),
+        None => (
+            None,
+            DUMMY
+                .get_or_init(|| hash_password("not a real password"))
+                .clone(),
+        ),
     };
     let password = password.to_owned();
     let ok = tokio::task::spawn_blocking(move || password_matches(&hash, &password))
@@ -277,7 +303,11 @@ pub struct SessionUser {
 }
 
 /// Looks up a live session or token; `None` when unknown, expired or the user is disabled.
-pub async fn session_user(db: &Db, token: &str, kind: SessionKind) -> Result<Option<SessionUser>, DbError> {
+pub async fn session_user(
+    db: &Db,
+    token: &str,
+    kind: SessionKind,
+) -> Result<Option<SessionUser>, DbError> {
     #[derive(sqlx::FromRow)]
     struct Row {
         id: i64,
@@ -302,14 +332,25 @@ pub async fn session_user(db: &Db, token: &str, kind: SessionKind) -> Result<Opt
         .await?);
     let Some(row) = row else { return Ok(None) };
     // A role stored by an older or newer binary that this one does not know grants nothing.
-    let Some(role) = Role::parse(&row.role) else { return Ok(None) };
+    let Some(role) = Role::parse(&row.role) else {
+        return Ok(None);
+    };
     let prefix = row.division_code.as_deref().map(orgs::scope_prefix);
-    let Some(scope) = Scope::for_role(role, row.org_code.as_deref(), prefix.as_deref(), row.person_key.as_deref())
-    else {
+    let Some(scope) = Scope::for_role(
+        role,
+        row.org_code.as_deref(),
+        prefix.as_deref(),
+        row.person_key.as_deref(),
+    ) else {
         return Ok(None);
     };
     Ok(Some(SessionUser {
-        principal: Principal { user_id: row.id, username: row.username, role, scope },
+        principal: Principal {
+            user_id: row.id,
+            username: row.username,
+            role,
+            scope,
+        },
         display_name: row.display_name,
         org_code: row.org_code,
         org_name: row.org_name,

@@ -64,7 +64,11 @@ pub fn mask_id(id: &str) -> String {
         Err(_) => {
             let chars: Vec<char> = id.chars().collect();
             let keep = chars.len().saturating_sub(4);
-            chars.iter().enumerate().map(|(i, c)| if i < keep { '*' } else { *c }).collect()
+            chars
+                .iter()
+                .enumerate()
+                .map(|(i, c)| if i < keep { '*' } else { *c })
+                .collect()
         }
     }
 }
@@ -131,7 +135,11 @@ pub async fn read_student(
     if id_masked {
         student.citizen_id = student.citizen_id.as_deref().map(mask_id);
     }
-    Ok(StudentView { student, school_name: row.school_name, id_masked })
+    Ok(StudentView {
+        student,
+        school_name: row.school_name,
+        id_masked,
+    })
 }
 
 /// A line in a list of students: enough to find the right record, ID number masked.
@@ -181,7 +189,9 @@ pub async fn list_students(
         audit
             .record(
                 AuditEntry::new(&who.username, who.role.as_str(), "student.list", "学籍管理")
-                    .detail(serde_json::json!({"school": school, "offset": offset, "rows": rows.len()})),
+                    .detail(
+                        serde_json::json!({"school": school, "offset": offset, "rows": rows.len()}),
+                    ),
             )
             .await?;
     }
@@ -189,7 +199,10 @@ pub async fn list_students(
 }
 
 /// Number of students per school, for dashboards (no personal data).
-pub async fn count_by_school(db: &Db, division_prefix: &str) -> Result<Vec<(String, i64)>, DbError> {
+pub async fn count_by_school(
+    db: &Db,
+    division_prefix: &str,
+) -> Result<Vec<(String, i64)>, DbError> {
     Ok(on_db!(db, p => sqlx::query_as(
         "SELECT s.school_code, COUNT(*) FROM students s JOIN orgs o ON o.code = s.school_code \
          WHERE o.division_code LIKE $1 GROUP BY s.school_code ORDER BY s.school_code")

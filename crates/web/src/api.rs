@@ -83,12 +83,19 @@ pub struct Health {
 /// Liveness: answers without touching the database.
 #[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
 async fn healthz(State(state): State<AppState>) -> Json<Health> {
-    Json(Health { status: "ok", member: state.config.member.clone(), version: env!("CARGO_PKG_VERSION") })
+    Json(Health {
+        status: "ok",
+        member: state.config.member.clone(),
+        version: env!("CARGO_PKG_VERSION"),
+    })
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         state.metrics.encode(),
     )
         .into_response()
@@ -119,11 +126,21 @@ async fn issue_token(
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> Result<Json<TokenResponse>, AppError> {
     state.login_limiter.check(&client, &req.username)?;
-    let user = users::authenticate(&state.db, &req.username, &req.password).await?.ok_or(AppError::SignIn)?;
-    let session =
-        users::start_session(&state.db, &user, SessionKind::Api, state.config.api_token_ttl_minutes, &client.to_string())
-            .await?;
-    Ok(Json(TokenResponse { token: session.token, expires_ms: session.expires_ms }))
+    let user = users::authenticate(&state.db, &req.username, &req.password)
+        .await?
+        .ok_or(AppError::SignIn)?;
+    let session = users::start_session(
+        &state.db,
+        &user,
+        SessionKind::Api,
+        state.config.api_token_ttl_minutes,
+        &client.to_string(),
+    )
+    .await?;
+    Ok(Json(TokenResponse {
+        token: session.token,
+        expires_ms: session.expires_ms,
+    }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -153,7 +170,10 @@ async fn me(ApiUser(u): ApiUser) -> Json<Me> {
 
 /// Who accessed the caller's own record (我的访问记录).
 #[utoipa::path(get, path = "/api/v1/me/access-log", security(("bearer" = [])), responses((status = 200, body = [Access])))]
-async fn my_access_log(State(state): State<AppState>, ApiUser(u): ApiUser) -> Result<Json<Vec<Access>>, AppError> {
+async fn my_access_log(
+    State(state): State<AppState>,
+    ApiUser(u): ApiUser,
+) -> Result<Json<Vec<Access>>, AppError> {
     match &u.person_key {
         Some(key) => Ok(Json(audit::accesses_to(&state.db, key, 500).await?)),
         None => Ok(Json(vec![])),
@@ -190,7 +210,10 @@ async fn list_orgs(
     let kind = match q.kind.as_deref() {
         None | Some("") => None,
         Some(k) => Some(OrgKind::parse(k).ok_or_else(|| {
-            AppError::bad_request(format!("未知的机构类型：{k}"), format!("unknown organisation kind: {k}"))
+            AppError::bad_request(
+                format!("未知的机构类型：{k}"),
+                format!("unknown organisation kind: {k}"),
+            )
         })?),
     };
     let prefix = match &u.principal.scope {
@@ -203,7 +226,9 @@ async fn list_orgs(
         }
         Scope::Person(_) => return Ok(Json(vec![])),
     };
-    Ok(Json(orgs::list(&state.db, &prefix, kind, q.limit(), q.offset()).await?))
+    Ok(Json(
+        orgs::list(&state.db, &prefix, kind, q.limit(), q.offset()).await?,
+    ))
 }
 
 /// One organisation; 404 both when unknown and when outside the caller's scope.
@@ -224,8 +249,15 @@ async fn list_students(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<StudentLine>>, AppError> {
     Ok(Json(
-        registry::list_students(&state.db, &state.audit, &u.principal, q.school.as_deref(), q.limit(), q.offset())
-            .await?,
+        registry::list_students(
+            &state.db,
+            &state.audit,
+            &u.principal,
+            q.school.as_deref(),
+            q.limit(),
+            q.offset(),
+        )
+        .await?,
     ))
 }
 
@@ -244,7 +276,9 @@ async fn get_student(
     ApiQuery(q): ApiQuery<PurposeQuery>,
 ) -> Result<Json<StudentView>, AppError> {
     let purpose = purpose(q.purpose.as_deref(), u.principal.role)?;
-    Ok(Json(registry::read_student(&state.db, &state.audit, &u.principal, &no, &purpose).await?))
+    Ok(Json(
+        registry::read_student(&state.db, &state.audit, &u.principal, &no, &purpose).await?,
+    ))
 }
 
 /// A declared purpose is short plain text; none means the role's default.
@@ -252,6 +286,9 @@ fn purpose(declared: Option<&str>, role: Role) -> Result<String, AppError> {
     match declared.map(str::trim) {
         None | Some("") => Ok(default_purpose(role).to_owned()),
         Some(p) if p.chars().count() <= 32 && !p.chars().any(char::is_control) => Ok(p.to_owned()),
-        Some(_) => Err(AppError::bad_request("用途说明须为不超过 32 个字的文字。", "A purpose is plain text of at most 32 characters.")),
+        Some(_) => Err(AppError::bad_request(
+            "用途说明须为不超过 32 个字的文字。",
+            "A purpose is plain text of at most 32 characters.",
+        )),
     }
 }

@@ -30,15 +30,22 @@ pub struct LoginLimiter {
 impl LoginLimiter {
     pub fn new(per_minute: u32) -> LoginLimiter {
         let n = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
-        LoginLimiter { limiter: RateLimiter::keyed(Quota::per_minute(n)) }
+        LoginLimiter {
+            limiter: RateLimiter::keyed(Quota::per_minute(n)),
+        }
     }
 
     pub fn check(&self, client: &SocketAddr, username: &str) -> Result<(), AppError> {
-        let keys = [format!("ip:{}", client.ip()), format!("user:{}", username.trim().to_lowercase())];
+        let keys = [
+            format!("ip:{}", client.ip()),
+            format!("user:{}", username.trim().to_lowercase()),
+        ];
         for key in keys {
             if let Err(not_until) = self.limiter.check_key(&key) {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
-                return Err(AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) });
+                return Err(AppError::RateLimited {
+                    retry_after_secs: wait.as_secs().max(1),
+                });
             }
         }
         Ok(())
@@ -86,13 +93,25 @@ impl FromRequestParts<AppState> for PageCtx {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let jar = CookieJar::from_headers(&parts.headers);
-        let lang = jar.get(LANG_COOKIE).map(|c| Lang::from_tag(c.value())).unwrap_or_default();
+        let lang = jar
+            .get(LANG_COOKIE)
+            .map(|c| Lang::from_tag(c.value()))
+            .unwrap_or_default();
         let user = match jar.get(SESSION_COOKIE) {
             Some(c) => users::session_user(&state.db, c.value(), SessionKind::Web).await?,
             None => None,
         };
-        let path = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
-        Ok(PageCtx { lang, user, path, jar })
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| "/".into());
+        Ok(PageCtx {
+            lang,
+            user,
+            path,
+            jar,
+        })
     }
 }
 
@@ -105,7 +124,11 @@ impl PageCtx {
     /// Checks a form's CSRF token against the session's.
     pub fn check_csrf(&self, form_token: &str) -> Result<&SessionUser, AppError> {
         let user = self.require_user()?;
-        if same_secret(&user.csrf, form_token) { Ok(user) } else { Err(AppError::Csrf) }
+        if same_secret(&user.csrf, form_token) {
+            Ok(user)
+        } else {
+            Err(AppError::Csrf)
+        }
     }
 }
 

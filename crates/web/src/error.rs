@@ -9,19 +9,29 @@ use serde::Serialize;
 #[derive(Debug)]
 pub enum AppError {
     /// Input that failed validation, with a stable code and messages in both languages.
-    Invalid { code: &'static str, zh: String, en: String },
+    Invalid {
+        code: &'static str,
+        zh: String,
+        en: String,
+    },
     Unauthenticated,
     /// Wrong user name or password.
     SignIn,
     Csrf,
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
     /// Unknown, or outside the caller's scope: the two answer the same.
     NotFound,
     Forbidden,
     PayloadTooLarge,
     /// A JSON endpoint received something that is not JSON.
     UnsupportedMediaType,
-    Conflict { code: &'static str, zh: String, en: String },
+    Conflict {
+        code: &'static str,
+        zh: String,
+        en: String,
+    },
     Internal(String),
 }
 
@@ -37,11 +47,19 @@ pub struct ErrorBody {
 
 impl AppError {
     pub fn invalid(e: &impl Localized) -> AppError {
-        AppError::Invalid { code: e.code(), zh: e.message(Lang::Zh), en: e.message(Lang::En) }
+        AppError::Invalid {
+            code: e.code(),
+            zh: e.message(Lang::Zh),
+            en: e.message(Lang::En),
+        }
     }
 
     pub fn bad_request(zh: impl Into<String>, en: impl Into<String>) -> AppError {
-        AppError::Invalid { code: "bad_request", zh: zh.into(), en: en.into() }
+        AppError::Invalid {
+            code: "bad_request",
+            zh: zh.into(),
+            en: en.into(),
+        }
     }
 
     pub fn internal(e: impl std::fmt::Display) -> AppError {
@@ -91,9 +109,10 @@ impl AppError {
                 "表单已过期或来源不明，请刷新页面后重试。",
                 "The form has expired or did not come from this site; reload the page and try again.",
             ),
-            AppError::RateLimited { .. } => {
-                ("尝试次数过多，请稍后再试。", "Too many attempts; please try again later.")
-            }
+            AppError::RateLimited { .. } => (
+                "尝试次数过多，请稍后再试。",
+                "Too many attempts; please try again later.",
+            ),
             AppError::NotFound => ("未找到该记录或页面。", "Not found."),
             AppError::Forbidden => ("您无权执行此操作。", "You may not do this."),
             AppError::PayloadTooLarge => ("提交的内容过大。", "The request body is too large."),
@@ -101,9 +120,10 @@ impl AppError {
                 "请求须为 JSON（Content-Type: application/json）。",
                 "The request body must be JSON (Content-Type: application/json).",
             ),
-            AppError::Internal(_) => {
-                ("系统暂时无法处理，请稍后再试。", "Something went wrong on our side; please try again later.")
-            }
+            AppError::Internal(_) => (
+                "系统暂时无法处理，请稍后再试。",
+                "Something went wrong on our side; please try again later.",
+            ),
         };
         match lang {
             Lang::Zh => zh.to_owned(),
@@ -119,7 +139,9 @@ impl AppError {
 
     pub fn retry_after(&self) -> Option<HeaderValue> {
         match self {
-            AppError::RateLimited { retry_after_secs } => Some(HeaderValue::from(*retry_after_secs)),
+            AppError::RateLimited { retry_after_secs } => {
+                Some(HeaderValue::from(*retry_after_secs))
+            }
             _ => None,
         }
     }
@@ -138,7 +160,9 @@ impl IntoResponse for AppError {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         if matches!(self, AppError::Unauthenticated) {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

@@ -48,7 +48,13 @@ impl AppState {
         let audit = AuditLog::start(db.clone());
         let metrics = metrics::Metrics::new(&config.member, db.backend().as_str());
         let login_limiter = auth::LoginLimiter::new(config.login_attempts_per_minute);
-        AppState(Arc::new(Inner { config, db, audit, metrics, login_limiter }))
+        AppState(Arc::new(Inner {
+            config,
+            db,
+            audit,
+            metrics,
+            login_limiter,
+        }))
     }
 }
 
@@ -57,12 +63,17 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
         .merge(api::routes())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         // Enforced by every body extractor, so an oversized body gets our JSON error code.
         .layer(DefaultBodyLimit::max(limit))
         // A panic must never take the node down or leak a backtrace; it becomes a 500.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-            axum::response::IntoResponse::into_response(AppError::Internal("handler panicked".into()))
+            axum::response::IntoResponse::into_response(AppError::Internal(
+                "handler panicked".into(),
+            ))
         }))
         .with_state(state)
 }
@@ -84,7 +95,9 @@ pub async fn serve(
         }
     });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
     purge.abort();
     result
 }

@@ -57,10 +57,26 @@ impl Metrics {
             version: env!("CARGO_PKG_VERSION").to_owned(),
         })
         .set(1);
-        registry.register("chuanyu_http_requests", "HTTP requests by route and status", requests.clone());
-        registry.register("chuanyu_http_request_duration_seconds", "HTTP request latency by route", latency.clone());
-        registry.register("chuanyu_node_info", "The node's member code, database backend and version", info);
-        Metrics { registry: Mutex::new(registry), requests, latency }
+        registry.register(
+            "chuanyu_http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "chuanyu_http_request_duration_seconds",
+            "HTTP request latency by route",
+            latency.clone(),
+        );
+        registry.register(
+            "chuanyu_node_info",
+            "The node's member code, database backend and version",
+            info,
+        );
+        Metrics {
+            registry: Mutex::new(registry),
+            requests,
+            latency,
+        }
     }
 
     pub fn encode(&self) -> String {
@@ -84,7 +100,15 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let method = request.method().as_str().to_owned();
     let response = next.run(request).await;
     let status = response.status().as_u16();
-    state.metrics.requests.get_or_create(&RequestLabels { method, route: route.clone(), status }).inc();
+    state
+        .metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            method,
+            route: route.clone(),
+            status,
+        })
+        .inc();
     state
         .metrics
         .latency

@@ -1,11 +1,11 @@
 //! The portal: server-rendered pages, Simplified Chinese first, working without JavaScript.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use axum_extra::extract::cookie::Cookie;
 use kernel::access::{Action, Resource, Role, Scope, authorize};
 use kernel::{Lang, division};
@@ -50,7 +50,11 @@ impl IntoResponse for PageError {
             return Redirect::to(&format!("/login?next={next}")).into_response();
         }
         let status = self.error.status();
-        let page = ErrorPage { message: self.error.message(self.shell.lang), code: self.error.code(), shell: self.shell };
+        let page = ErrorPage {
+            message: self.error.message(self.shell.lang),
+            code: self.error.code(),
+            shell: self.shell,
+        };
         match page.render() {
             Ok(html) => (status, Html(html)).into_response(),
             Err(_) => self.error.into_response(),
@@ -129,7 +133,11 @@ impl Shell {
         let path_only = ctx.path.split('?').next().unwrap_or("/");
         let nav = nav
             .into_iter()
-            .map(|(href, label)| NavItem { current: href == path_only, href, label })
+            .map(|(href, label)| NavItem {
+                current: href == path_only,
+                href,
+                label,
+            })
             .collect();
         Shell {
             s,
@@ -149,7 +157,10 @@ impl Shell {
     }
 
     fn fail(self, error: impl Into<AppError>) -> PageError {
-        PageError { error: error.into(), shell: self }
+        PageError {
+            error: error.into(),
+            shell: self,
+        }
     }
 }
 
@@ -172,7 +183,9 @@ async fn not_found(State(state): State<AppState>, ctx: PageCtx) -> Response {
     if ctx.path.starts_with("/api/") {
         return AppError::NotFound.into_response();
     }
-    Shell::new(&state, &ctx).fail(AppError::NotFound).into_response()
+    Shell::new(&state, &ctx)
+        .fail(AppError::NotFound)
+        .into_response()
 }
 
 #[derive(Template)]
@@ -204,7 +217,11 @@ impl OrgRow {
     fn new(org: Org, lang: Lang) -> OrgRow {
         let kind_label = org.kind().map(|k| k.label(lang)).unwrap_or("");
         let place = org.place();
-        OrgRow { org, kind_label, place }
+        OrgRow {
+            org,
+            kind_label,
+            place,
+        }
     }
 }
 
@@ -260,11 +277,19 @@ async fn home(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
             }
             Scope::Aggregates => page.regions = regions(&state).await?,
             Scope::Division(prefix) => {
-                let orgs = orgs::list(&state.db, prefix, Some(kernel::access::OrgKind::School), 20, 0).await?;
+                let orgs = orgs::list(
+                    &state.db,
+                    prefix,
+                    Some(kernel::access::OrgKind::School),
+                    20,
+                    0,
+                )
+                .await?;
                 page.orgs = orgs.into_iter().map(|o| OrgRow::new(o, lang)).collect();
             }
             Scope::Org(_) if matches!(p.role, Role::SchoolAdmin | Role::Teacher) => {
-                page.students = registry::list_students(&state.db, &state.audit, p, None, 20, 0).await?;
+                page.students =
+                    registry::list_students(&state.db, &state.audit, p, None, 20, 0).await?;
             }
             Scope::Org(_) | Scope::Person(_) => {}
         }
@@ -285,7 +310,11 @@ async fn regions(state: &AppState) -> Result<Vec<RegionRow>, AppError> {
             .map(|d| d.full_name())
             .unwrap_or_else(|| prefix.clone());
         if rows.last().is_none_or(|r| r.name != name) {
-            rows.push(RegionRow { name: name.clone(), schools: 0, bureaus: 0 });
+            rows.push(RegionRow {
+                name: name.clone(),
+                schools: 0,
+                bureaus: 0,
+            });
         }
         if let Some(row) = rows.last_mut() {
             match kind.as_str() {
@@ -313,9 +342,17 @@ struct NextQuery {
     next: Option<String>,
 }
 
-async fn login_form(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<NextQuery>) -> Response {
+async fn login_form(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<NextQuery>,
+) -> Response {
     let pre_session = users::random_token();
-    let jar = ctx.jar.clone().add(auth::cookie(auth::PRE_SESSION_COOKIE, pre_session.clone(), state.config.cookie_secure));
+    let jar = ctx.jar.clone().add(auth::cookie(
+        auth::PRE_SESSION_COOKIE,
+        pre_session.clone(),
+        state.config.cookie_secure,
+    ));
     let page = LoginPage {
         shell: Shell::new(&state, &ctx),
         pre_session,
@@ -345,7 +382,11 @@ async fn login(
         Ok(f) => f,
         Err(e) => return Err(shell.fail(e)),
     };
-    let expected = ctx.jar.get(auth::PRE_SESSION_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
+    let expected = ctx
+        .jar
+        .get(auth::PRE_SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
     if expected.is_empty() || !auth::same_secret(&expected, &form.csrf) {
         return Err(shell.fail(AppError::Csrf));
     }
@@ -368,14 +409,24 @@ async fn login(
         Ok(None) => return Ok(again(shell, AppError::SignIn)),
         Err(e) => return Err(shell.fail(e)),
     };
-    let session = users::start_session(&state.db, &user, SessionKind::Web, state.config.session_ttl_minutes, &client.to_string())
-        .await
-        .map_err(|e| Shell::new(&state, &ctx).fail(e))?;
+    let session = users::start_session(
+        &state.db,
+        &user,
+        SessionKind::Web,
+        state.config.session_ttl_minutes,
+        &client.to_string(),
+    )
+    .await
+    .map_err(|e| Shell::new(&state, &ctx).fail(e))?;
     let jar = ctx
         .jar
         .clone()
         .remove(Cookie::from(auth::PRE_SESSION_COOKIE))
-        .add(auth::cookie(auth::SESSION_COOKIE, session.token, state.config.cookie_secure));
+        .add(auth::cookie(
+            auth::SESSION_COOKIE,
+            session.token,
+            state.config.cookie_secure,
+        ));
     Ok((jar, Redirect::to(&auth::safe_next(form.next.as_deref()))).into_response())
 }
 
@@ -384,7 +435,11 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn logout(State(state): State<AppState>, ctx: PageCtx, Form(form): Form<CsrfForm>) -> PageResult {
+async fn logout(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
     let shell = Shell::new(&state, &ctx);
     if let Err(e) = ctx.check_csrf(&form.csrf) {
         return Err(shell.fail(e));
@@ -404,12 +459,24 @@ struct LangQuery {
     next: Option<String>,
 }
 
-async fn switch_lang(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<LangQuery>) -> Response {
+async fn switch_lang(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<LangQuery>,
+) -> Response {
     let lang = Lang::from_tag(q.set.as_deref().unwrap_or("zh"));
-    let mut c = auth::cookie(auth::LANG_COOKIE, lang.tag().to_owned(), state.config.cookie_secure);
+    let mut c = auth::cookie(
+        auth::LANG_COOKIE,
+        lang.tag().to_owned(),
+        state.config.cookie_secure,
+    );
     c.set_http_only(false);
     c.set_max_age(time::Duration::days(365));
-    (ctx.jar.clone().add(c), Redirect::to(&auth::safe_next(q.next.as_deref()))).into_response()
+    (
+        ctx.jar.clone().add(c),
+        Redirect::to(&auth::safe_next(q.next.as_deref())),
+    )
+        .into_response()
 }
 
 #[derive(Template)]
@@ -437,7 +504,11 @@ async fn access_log(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         Err(e) => return Err(shell.fail(e)),
     };
     let Some(key) = &user.person_key else {
-        return Ok(render(AccessLogPage { shell, has_record: false, rows: vec![] }));
+        return Ok(render(AccessLogPage {
+            shell,
+            has_record: false,
+            rows: vec![],
+        }));
     };
     let entries = match audit::accesses_to(&state.db, key, 500).await {
         Ok(e) => e,
@@ -449,13 +520,19 @@ async fn access_log(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         .map(|a| AccessRow {
             when: i18n::format_ms(a.at_ms, lang),
             who: a.actor_name.unwrap_or(a.actor),
-            role_label: Role::parse(&a.actor_role).map(|r| r.label(lang).to_owned()).unwrap_or(a.actor_role),
+            role_label: Role::parse(&a.actor_role)
+                .map(|r| r.label(lang).to_owned())
+                .unwrap_or(a.actor_role),
             org: a.actor_org.unwrap_or_default(),
             action: action_label(&a.action, lang).to_owned(),
             purpose: a.purpose,
         })
         .collect();
-    Ok(render(AccessLogPage { shell, has_record: true, rows }))
+    Ok(render(AccessLogPage {
+        shell,
+        has_record: true,
+        rows,
+    }))
 }
 
 fn action_label(action: &str, lang: Lang) -> &str {
@@ -509,7 +586,12 @@ async fn org_list(State(state): State<AppState>, ctx: PageCtx, q: Query<PageQuer
     let has_more = orgs.len() as i64 > PAGE_SIZE;
     orgs.truncate(PAGE_SIZE as usize);
     let rows = orgs.into_iter().map(|o| OrgRow::new(o, ctx.lang)).collect();
-    Ok(render(OrgListPage { shell, rows, page: q.page(), has_more }))
+    Ok(render(OrgListPage {
+        shell,
+        rows,
+        page: q.page(),
+        has_more,
+    }))
 }
 
 #[derive(Template)]
@@ -523,29 +605,61 @@ struct OrgPage {
 
 /// Shared by the page and the API: the organisation if the caller's scope reaches it,
 /// otherwise "not found" whether or not it exists.
-pub(crate) async fn visible_org(state: &AppState, user: &SessionUser, code: &str) -> Result<Org, AppError> {
-    let org = orgs::get(&state.db, code).await?.ok_or(AppError::NotFound)?;
-    authorize(&user.principal, Action::Read, Resource::Org { code: &org.code, division: &org.division_code })
-        .map_err(|_| AppError::NotFound)?;
+pub(crate) async fn visible_org(
+    state: &AppState,
+    user: &SessionUser,
+    code: &str,
+) -> Result<Org, AppError> {
+    let org = orgs::get(&state.db, code)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    authorize(
+        &user.principal,
+        Action::Read,
+        Resource::Org {
+            code: &org.code,
+            division: &org.division_code,
+        },
+    )
+    .map_err(|_| AppError::NotFound)?;
     Ok(org)
 }
 
-async fn org_page(State(state): State<AppState>, ctx: PageCtx, Path(code): Path<String>) -> PageResult {
+async fn org_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(code): Path<String>,
+) -> PageResult {
     let shell = Shell::new(&state, &ctx);
     let result: Result<OrgPage, AppError> = async {
         let user = ctx.require_user()?;
         let org = visible_org(&state, user, &code).await?;
         // Rosters are for those who administer the organisation.
-        let administers =
-            authorize(&user.principal, Action::Write, Resource::Org { code: &org.code, division: &org.division_code })
-                .is_ok();
-        let users = if administers { users::list_by_org(&state.db, &org.code).await? } else { vec![] };
+        let administers = authorize(
+            &user.principal,
+            Action::Write,
+            Resource::Org {
+                code: &org.code,
+                division: &org.division_code,
+            },
+        )
+        .is_ok();
+        let users = if administers {
+            users::list_by_org(&state.db, &org.code).await?
+        } else {
+            vec![]
+        };
         let students = registry::count_by_school(&state.db, "")
             .await?
             .into_iter()
             .find(|(school, _)| *school == org.code)
             .map(|(_, n)| n);
-        Ok(OrgPage { row: OrgRow::new(org, ctx.lang), users, students, shell: Shell::new(&state, &ctx) })
+        Ok(OrgPage {
+            row: OrgRow::new(org, ctx.lang),
+            users,
+            students,
+            shell: Shell::new(&state, &ctx),
+        })
     }
     .await;
     match result {
@@ -564,12 +678,23 @@ struct StudentListPage {
     school: String,
 }
 
-async fn student_list(State(state): State<AppState>, ctx: PageCtx, q: Query<PageQuery>) -> PageResult {
+async fn student_list(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    q: Query<PageQuery>,
+) -> PageResult {
     let shell = Shell::new(&state, &ctx);
     let result: Result<Vec<StudentLine>, AppError> = async {
         let user = ctx.require_user()?;
-        Ok(registry::list_students(&state.db, &state.audit, &user.principal, q.school.as_deref(), PAGE_SIZE + 1, q.offset())
-            .await?)
+        Ok(registry::list_students(
+            &state.db,
+            &state.audit,
+            &user.principal,
+            q.school.as_deref(),
+            PAGE_SIZE + 1,
+            q.offset(),
+        )
+        .await?)
     }
     .await;
     let mut rows = match result {
@@ -578,7 +703,13 @@ async fn student_list(State(state): State<AppState>, ctx: PageCtx, q: Query<Page
     };
     let has_more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
-    Ok(render(StudentListPage { shell, rows, page: q.page(), has_more, school: q.school.clone().unwrap_or_default() }))
+    Ok(render(StudentListPage {
+        shell,
+        rows,
+        page: q.page(),
+        has_more,
+        school: q.school.clone().unwrap_or_default(),
+    }))
 }
 
 #[derive(Template)]
@@ -598,20 +729,36 @@ pub(crate) fn default_purpose(role: Role) -> &'static str {
     }
 }
 
-async fn student_page(State(state): State<AppState>, ctx: PageCtx, Path(no): Path<String>) -> PageResult {
+async fn student_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(no): Path<String>,
+) -> PageResult {
     let shell = Shell::new(&state, &ctx);
     let result: Result<StudentView, AppError> = async {
         let user = ctx.require_user()?;
         let p = &user.principal;
-        Ok(registry::read_student(&state.db, &state.audit, p, &no, default_purpose(p.role)).await?)
+        Ok(
+            registry::read_student(&state.db, &state.audit, p, &no, default_purpose(p.role))
+                .await?,
+        )
     }
     .await;
     match result {
         Ok(view) => {
-            let place = |code: &str| division::lookup(code).map(|d| d.full_name()).unwrap_or_else(|| code.to_owned());
+            let place = |code: &str| {
+                division::lookup(code)
+                    .map(|d| d.full_name())
+                    .unwrap_or_else(|| code.to_owned())
+            };
             let hukou = place(&view.student.hukou_division);
             let residence = place(&view.student.residence_division);
-            Ok(render(StudentPage { shell, view, hukou, residence }))
+            Ok(render(StudentPage {
+                shell,
+                view,
+                hukou,
+                residence,
+            }))
         }
         Err(e) => Err(shell.fail(e)),
     }
@@ -640,7 +787,8 @@ async fn audit_page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let shell = Shell::new(&state, &ctx);
     let result: Result<AuditPage, AppError> = async {
         let user = ctx.require_user()?;
-        authorize(&user.principal, Action::Read, Resource::NodeAdministration).map_err(|_| AppError::NotFound)?;
+        authorize(&user.principal, Action::Read, Resource::NodeAdministration)
+            .map_err(|_| AppError::NotFound)?;
         let (head_seq, head_hash) = audit::head(&state.db).await?;
         let rows = audit::recent(&state.db, 100)
             .await?
@@ -655,7 +803,12 @@ async fn audit_page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
                 purpose: r.purpose,
             })
             .collect();
-        Ok(AuditPage { shell: Shell::new(&state, &ctx), head_seq, head_hash, rows })
+        Ok(AuditPage {
+            shell: Shell::new(&state, &ctx),
+            head_seq,
+            head_hash,
+            rows,
+        })
     }
     .await;
     match result {
@@ -666,7 +819,10 @@ async fn audit_page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
 
 async fn stylesheet() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
         include_str!("../static/app.css"),
     )
 }

@@ -5,22 +5,53 @@ use serde_json::Value;
 use crate::on_both_engines;
 use crate::support::{Engine, Options, PASSWORD, TestApp};
 
-on_both_engines!(health_metrics_and_openapi, tokens_and_identity, bad_input_is_refused_cleanly);
+on_both_engines!(
+    health_metrics_and_openapi,
+    tokens_and_identity,
+    bad_input_is_refused_cleanly
+);
 
 async fn health_metrics_and_openapi(app: TestApp) {
-    let health: Value = reqwest::get(app.url("/healthz")).await.unwrap().json().await.unwrap();
+    let health: Value = reqwest::get(app.url("/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["member"], "SC");
 
-    let spec: Value = reqwest::get(app.url("/api/openapi.json")).await.unwrap().json().await.unwrap();
-    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"), "{}", spec["openapi"]);
-    for path in ["/api/v1/auth/token", "/api/v1/students/{student_no}", "/api/v1/me/access-log", "/healthz"] {
+    let spec: Value = reqwest::get(app.url("/api/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        spec["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        spec["openapi"]
+    );
+    for path in [
+        "/api/v1/auth/token",
+        "/api/v1/students/{student_no}",
+        "/api/v1/me/access-log",
+        "/healthz",
+    ] {
         assert!(spec["paths"].get(path).is_some(), "OpenAPI lacks {path}");
     }
 
-    let metrics = reqwest::get(app.url("/metrics")).await.unwrap().text().await.unwrap();
+    let metrics = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("chuanyu_node_info"), "{metrics}");
-    assert!(metrics.contains("route=\"/healthz\""), "requests are counted by route: {metrics}");
+    assert!(
+        metrics.contains("route=\"/healthz\""),
+        "requests are counted by route: {metrics}"
+    );
     app.stop().await;
 }
 
@@ -29,7 +60,10 @@ async fn tokens_and_identity(app: TestApp) {
     let token = app.token("sc.school").await;
     let me: Value = app.get_as(&token, "/api/v1/me").await.json().await.unwrap();
     assert_eq!(me["role"], "school-admin");
-    assert_eq!(me["org_code"].as_str(), app.account("school").org_code.as_deref());
+    assert_eq!(
+        me["org_code"].as_str(),
+        app.account("school").org_code.as_deref()
+    );
 
     for (username, password) in [("sc.school", "wrong-password"), ("nobody.here", PASSWORD)] {
         let r = client
@@ -67,11 +101,31 @@ async fn bad_input_is_refused_cleanly(app: TestApp) {
             .send()
     };
     let cases: [(&str, &str, u16, &str); 5] = [
-        ("{\"username\": \"sc.school\", ", "application/json", 400, "invalid_request"),
-        ("{\"username\": 42, \"password\": []}", "application/json", 400, "invalid_request"),
+        (
+            "{\"username\": \"sc.school\", ",
+            "application/json",
+            400,
+            "invalid_request",
+        ),
+        (
+            "{\"username\": 42, \"password\": []}",
+            "application/json",
+            400,
+            "invalid_request",
+        ),
         ("{}", "application/json", 400, "invalid_request"),
-        ("username=sc.school", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
-        ("\u{0}\u{1}garbage", "application/json", 400, "invalid_request"),
+        (
+            "username=sc.school",
+            "application/x-www-form-urlencoded",
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "\u{0}\u{1}garbage",
+            "application/json",
+            400,
+            "invalid_request",
+        ),
     ];
     for (body, content_type, status, code) in cases {
         let r = post(body, content_type).await.unwrap();
@@ -81,7 +135,10 @@ async fn bad_input_is_refused_cleanly(app: TestApp) {
         assert!(!json["message"].as_str().unwrap().is_empty());
     }
     // Bodies over the limit are refused before they are read.
-    let huge = format!("{{\"username\": \"{}\", \"password\": \"x\"}}", "a".repeat(200 * 1024));
+    let huge = format!(
+        "{{\"username\": \"{}\", \"password\": \"x\"}}",
+        "a".repeat(200 * 1024)
+    );
     let r = client
         .post(app.url("/api/v1/auth/token"))
         .header("content-type", "application/json")
@@ -90,7 +147,10 @@ async fn bad_input_is_refused_cleanly(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), 413);
-    assert_eq!(r.json::<Value>().await.unwrap()["code"], "payload_too_large");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["code"],
+        "payload_too_large"
+    );
 
     let token = app.token("sc.school").await;
     for path in [
@@ -102,14 +162,28 @@ async fn bad_input_is_refused_cleanly(app: TestApp) {
         "/api/v1/nothing-here",
     ] {
         let r = app.get_as(&token, path).await;
-        assert!([400, 404].contains(&r.status().as_u16()), "{path}: {}", r.status());
-        let json: Value = r.json().await.unwrap_or_else(|_| panic!("{path} answers JSON"));
+        assert!(
+            [400, 404].contains(&r.status().as_u16()),
+            "{path}: {}",
+            r.status()
+        );
+        let json: Value = r
+            .json()
+            .await
+            .unwrap_or_else(|_| panic!("{path} answers JSON"));
         assert!(json["code"].is_string(), "{path}");
     }
-    let long_purpose = format!("/api/v1/students/{}?purpose={}", app.other_student, "目".repeat(40));
+    let long_purpose = format!(
+        "/api/v1/students/{}?purpose={}",
+        app.other_student,
+        "目".repeat(40)
+    );
     assert_eq!(app.get_as(&token, &long_purpose).await.status(), 400);
     // Still healthy after all of it.
-    assert_eq!(reqwest::get(app.url("/healthz")).await.unwrap().status(), 200);
+    assert_eq!(
+        reqwest::get(app.url("/healthz")).await.unwrap().status(),
+        200
+    );
     app.stop().await;
 }
 
@@ -117,8 +191,13 @@ mod rate_limit {
     use super::*;
 
     async fn run(engine: Engine) {
-        let options = Options { login_attempts_per_minute: 3, ..Options::default() };
-        let Some(app) = TestApp::spawn_with(engine, options).await else { return };
+        let options = Options {
+            login_attempts_per_minute: 3,
+            ..Options::default()
+        };
+        let Some(app) = TestApp::spawn_with(engine, options).await else {
+            return;
+        };
         let client = reqwest::Client::new();
         let attempt = |password: &'static str| {
             client
@@ -130,7 +209,11 @@ mod rate_limit {
             assert_eq!(attempt("guess").await.unwrap().status(), 401);
         }
         let r = attempt(PASSWORD).await.unwrap();
-        assert_eq!(r.status(), 429, "even the right password waits once the limit is hit");
+        assert_eq!(
+            r.status(),
+            429,
+            "even the right password waits once the limit is hit"
+        );
         assert!(r.headers().get("retry-after").is_some());
         assert_eq!(r.json::<Value>().await.unwrap()["code"], "rate_limited");
         app.stop().await;

@@ -17,7 +17,9 @@ async fn exec(db: &Db, sql: &str) -> Result<u64, sqlx::Error> {
 /// What an administrator with direct database access could do: lift the append-only guard.
 async fn lift_guard(db: &Db, engine: Engine) {
     let sql = match engine {
-        Engine::Sqlite => "DROP TRIGGER audit_log_append_only_update; DROP TRIGGER audit_log_append_only_delete;",
+        Engine::Sqlite => {
+            "DROP TRIGGER audit_log_append_only_update; DROP TRIGGER audit_log_append_only_delete;"
+        }
         Engine::Postgres => "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only;",
     };
     exec(db, sql).await.unwrap();
@@ -30,7 +32,8 @@ async fn concurrent_appends_form_one_chain(app: TestApp) {
         .map(|i| {
             let log = log.clone();
             tokio::spawn(async move {
-                let entry = AuditEntry::new("t", "teacher", "student.read", "学籍管理").subject(&format!("G{i}"), None);
+                let entry = AuditEntry::new("t", "teacher", "student.read", "学籍管理")
+                    .subject(&format!("G{i}"), None);
                 log.record(entry).await.unwrap()
             })
         })
@@ -44,11 +47,23 @@ async fn concurrent_appends_form_one_chain(app: TestApp) {
     assert_eq!(seqs.len(), 40, "every entry got its own sequence number");
     let report = audit::verify(&db).await.unwrap();
     assert_eq!(report.first_broken, None);
-    assert!(report.entries >= 49, "seeding, accounts and reads were audited: {}", report.entries);
+    assert!(
+        report.entries >= 49,
+        "seeding, accounts and reads were audited: {}",
+        report.entries
+    );
 
     // The database itself refuses to change the log.
-    assert!(exec(&db, "UPDATE audit_log SET purpose = 'x' WHERE seq = 3").await.is_err());
-    assert!(exec(&db, "DELETE FROM audit_log WHERE seq = 3").await.is_err());
+    assert!(
+        exec(&db, "UPDATE audit_log SET purpose = 'x' WHERE seq = 3")
+            .await
+            .is_err()
+    );
+    assert!(
+        exec(&db, "DELETE FROM audit_log WHERE seq = 3")
+            .await
+            .is_err()
+    );
     app.stop().await;
 }
 
@@ -56,21 +71,31 @@ async fn concurrent_appends_form_one_chain(app: TestApp) {
 async fn tampering_cases(engine: Engine) {
     type Expect = fn(i64) -> BrokenLink;
     let cases: [(&str, Expect); 4] = [
-        ("DELETE FROM audit_log WHERE seq = 4", |_| BrokenLink::Missing { seq: 4, found: 5 }),
-        ("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 5", |_| BrokenLink::Altered { seq: 5 }),
+        ("DELETE FROM audit_log WHERE seq = 4", |_| {
+            BrokenLink::Missing { seq: 4, found: 5 }
+        }),
+        (
+            "UPDATE audit_log SET actor = 'someone-else' WHERE seq = 5",
+            |_| BrokenLink::Altered { seq: 5 },
+        ),
         // Two rows swap places: the first one out of place no longer matches its hash.
         (
             "UPDATE audit_log SET seq = -1 WHERE seq = 6; UPDATE audit_log SET seq = 6 WHERE seq = 7; \
              UPDATE audit_log SET seq = 7 WHERE seq = -1;",
             |_| BrokenLink::Altered { seq: 6 },
         ),
-        ("DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)", |last| BrokenLink::Head {
-            head_seq: last,
-            last_seq: last - 1,
-        }),
+        (
+            "DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)",
+            |last| BrokenLink::Head {
+                head_seq: last,
+                last_seq: last - 1,
+            },
+        ),
     ];
     for (sql, expected) in cases {
-        let Some(app) = TestApp::spawn(engine).await else { return };
+        let Some(app) = TestApp::spawn(engine).await else {
+            return;
+        };
         let (last, _) = audit::head(&app.db).await.unwrap();
         assert!(last > 8);
         lift_guard(&app.db, engine).await;
@@ -106,6 +131,9 @@ async fn newer_schema_is_refused(app: TestApp) {
         .await
         .unwrap()
         .rows_affected());
-    assert!(app.db.migrate().await.is_err(), "a database migrated by a newer binary is refused");
+    assert!(
+        app.db.migrate().await.is_err(),
+        "a database migrated by a newer binary is refused"
+    );
     app.stop().await;
 }

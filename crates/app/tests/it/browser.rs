@@ -17,7 +17,10 @@ impl Drop for Driver {
 }
 
 fn find(candidates: &[&str]) -> Option<String> {
-    candidates.iter().find(|p| std::path::Path::new(p).exists()).map(|p| p.to_string())
+    candidates
+        .iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .map(|p| p.to_string())
 }
 
 /// Starts chromedriver and a headless Chromium session, or `None` (said loudly) when they
@@ -27,12 +30,18 @@ async fn browser() -> Option<(Driver, Client)> {
     let driver = find(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]);
     let (Some(chromium), Some(driver)) = (chromium, driver) else {
         if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-            panic!("CI needs chromium and chromium-driver (apt-get install -y chromium chromium-driver)");
+            panic!(
+                "CI needs chromium and chromium-driver (apt-get install -y chromium chromium-driver)"
+            );
         }
         eprintln!("SKIPPED: chromium/chromedriver not installed; CI=true makes this a failure");
         return None;
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new(driver)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
@@ -41,18 +50,19 @@ async fn browser() -> Option<(Driver, Client)> {
         .expect("start chromedriver");
     let driver = Driver(child);
     let profile = std::env::temp_dir().join(format!("chuanyu-chromium-{port}"));
-    let caps: serde_json::Map<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--window-size=1280,900",
-                format!("--user-data-dir={}", profile.display()),
-            ]
-        }
-    }))
-    .unwrap();
+    let caps: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_value(serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            }
+        }))
+        .unwrap();
     let url = format!("http://127.0.0.1:{port}");
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -72,44 +82,124 @@ async fn browser() -> Option<(Driver, Client)> {
 
 async fn sign_in(c: &Client, app: &TestApp, username: &str) {
     c.goto(&app.url("/login")).await.unwrap();
-    c.find(Locator::Id("username")).await.unwrap().send_keys(username).await.unwrap();
-    c.find(Locator::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
-    c.find(Locator::Id("sign-in")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys(username)
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Id("sign-in"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     c.wait().for_element(Locator::Id("role")).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_home_and_access_log_in_chromium() {
-    let Some((_driver, c)) = browser().await else { return };
+    let Some((_driver, c)) = browser().await else {
+        return;
+    };
     let app = TestApp::spawn(Engine::Sqlite).await.unwrap();
 
     sign_in(&c, &app, "sc.school").await;
-    let role = c.find(Locator::Id("role")).await.unwrap().text().await.unwrap();
+    let role = c
+        .find(Locator::Id("role"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(role, "学校管理员");
-    let welcome = c.find(Locator::Id("welcome")).await.unwrap().text().await.unwrap();
-    assert!(welcome.contains(&app.account("school").display_name), "{welcome}");
+    let welcome = c
+        .find(Locator::Id("welcome"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        welcome.contains(&app.account("school").display_name),
+        "{welcome}"
+    );
     let shot = c.screenshot().await.unwrap();
     let _ = std::fs::write(std::env::temp_dir().join("chuanyu-home-school.png"), shot);
 
     // The school administrator opens a student's record: the read is audited.
     let mine = app.account("student").person_key.clone().unwrap();
-    c.goto(&app.url(&format!("/students/{mine}"))).await.unwrap();
-    let id = c.find(Locator::Id("citizen-id")).await.unwrap().text().await.unwrap();
-    assert_eq!(id.len(), 18, "a school administrator sees the full ID number: {id}");
+    c.goto(&app.url(&format!("/students/{mine}")))
+        .await
+        .unwrap();
+    let id = c
+        .find(Locator::Id("citizen-id"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        id.len(),
+        18,
+        "a school administrator sees the full ID number: {id}"
+    );
 
     // Sign out with the header button, then sign in as that student.
-    c.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
-    c.wait().for_element(Locator::Css("a.button[href='/login']")).await.unwrap();
+    c.find(Locator::Css("form[action='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("a.button[href='/login']"))
+        .await
+        .unwrap();
     sign_in(&c, &app, "sc.student").await;
-    assert_eq!(c.find(Locator::Id("role")).await.unwrap().text().await.unwrap(), "学生");
-    c.find(Locator::LinkText("我的访问记录")).await.unwrap().click().await.unwrap();
-    let log = c.wait().for_element(Locator::Id("access-log")).await.unwrap().text().await.unwrap();
+    assert_eq!(
+        c.find(Locator::Id("role"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "学生"
+    );
+    c.find(Locator::LinkText("我的访问记录"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let log = c
+        .wait()
+        .for_element(Locator::Id("access-log"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(log.contains(&app.account("school").display_name), "{log}");
     assert!(log.contains("学籍管理"));
 
     // The English switch keeps the page.
-    c.find(Locator::Css("a.lang")).await.unwrap().click().await.unwrap();
-    c.wait().for_element(Locator::XPath("//h1[text()='Who accessed my record']")).await.unwrap();
+    c.find(Locator::Css("a.lang"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::XPath("//h1[text()='Who accessed my record']"))
+        .await
+        .unwrap();
     let shot = c.screenshot().await.unwrap();
     let _ = std::fs::write(std::env::temp_dir().join("chuanyu-access-log-en.png"), shot);
 

@@ -19,7 +19,8 @@ pub enum Engine {
 /// Where tests find PostgreSQL; the database named here is only used to create and drop
 /// the per-test databases.
 pub fn pg_admin_url() -> String {
-    std::env::var("CHUANYU_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("CHUANYU_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 fn in_ci() -> bool {
@@ -42,7 +43,11 @@ impl TestDb {
         match engine {
             Engine::Sqlite => {
                 let url = format!("sqlite://{}", dir.join("node.db").display());
-                Some(TestDb { url, dir, pg_name: None })
+                Some(TestDb {
+                    url,
+                    dir,
+                    pg_name: None,
+                })
             }
             Engine::Postgres => {
                 use sqlx::Connection;
@@ -50,10 +55,14 @@ impl TestDb {
                 let mut conn = match sqlx::PgConnection::connect(&admin).await {
                     Ok(c) => c,
                     Err(e) if !in_ci() => {
-                        eprintln!("SKIPPED (PostgreSQL unreachable at {admin}: {e}); CI=true makes this a failure");
+                        eprintln!(
+                            "SKIPPED (PostgreSQL unreachable at {admin}: {e}); CI=true makes this a failure"
+                        );
                         return None;
                     }
-                    Err(e) => panic!("PostgreSQL is required in CI but unreachable at {admin}: {e}"),
+                    Err(e) => {
+                        panic!("PostgreSQL is required in CI but unreachable at {admin}: {e}")
+                    }
                 };
                 let name = format!("chuanyu_t_{id}");
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
@@ -61,7 +70,11 @@ impl TestDb {
                     .await
                     .expect("create test database");
                 let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-                Some(TestDb { url: format!("{base}/{name}"), dir, pg_name: Some(name) })
+                Some(TestDb {
+                    url: format!("{base}/{name}"),
+                    dir,
+                    pg_name: Some(name),
+                })
             }
         }
     }
@@ -74,14 +87,19 @@ impl Drop for TestDb {
             // Drop runs outside async; a small runtime on its own thread does the cleanup.
             let admin = pg_admin_url();
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
                 rt.block_on(async {
                     use sqlx::Connection;
                     let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
-                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                        .execute(&mut conn)
-                        .await
-                        .ok()
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await
+                    .ok()
                 })
             })
             .join();
@@ -109,12 +127,21 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { login_attempts_per_minute: 1000, max_body_bytes: 64 * 1024 }
+        Options {
+            login_attempts_per_minute: 1000,
+            max_body_bytes: 64 * 1024,
+        }
     }
 }
 
 pub fn test_spec() -> Spec {
-    Spec { province: Province::SC, seed: 7, schools: 6, students: 120, teachers: 0 }
+    Spec {
+        province: Province::SC,
+        seed: 7,
+        schools: 6,
+        students: 120,
+        teachers: 0,
+    }
 }
 
 impl TestApp {
@@ -131,13 +158,23 @@ impl TestApp {
         config.db_max_connections = 4;
         let node = Node::open(config).await.expect("open node");
         let spec = test_spec();
-        seed::synthetic(&node.db, &spec, "test", &indicatif::ProgressBar::hidden()).await.expect("seed");
+        seed::synthetic(&node.db, &spec, "test", &indicatif::ProgressBar::hidden())
+            .await
+            .expect("seed");
         let accounts = seed::demo_accounts(&spec);
-        seed::create_accounts(&node.db, &accounts, PASSWORD).await.expect("accounts");
+        seed::create_accounts(&node.db, &accounts, PASSWORD)
+            .await
+            .expect("accounts");
         // A student of another school, and that school's administrator.
-        let school = accounts.iter().find(|a| a.username == "sc.school").and_then(|a| a.org_code.clone()).unwrap();
+        let school = accounts
+            .iter()
+            .find(|a| a.username == "sc.school")
+            .and_then(|a| a.org_code.clone())
+            .unwrap();
         let schools = synth::schools(&spec);
-        let other = synth::students(&spec, &schools).find(|s| s.school_code != school).expect("another school");
+        let other = synth::students(&spec, &schools)
+            .find(|s| s.school_code != school)
+            .expect("another school");
         seed::create_accounts(
             &node.db,
             &[DemoAccount {
@@ -152,7 +189,9 @@ impl TestApp {
         .await
         .expect("second school admin");
         let db = node.db.clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let running = chuanyu::start(node, listener).expect("start");
         Some(TestApp {
             base: running.url(),
@@ -167,7 +206,10 @@ impl TestApp {
 
     pub fn account(&self, short: &str) -> &DemoAccount {
         let name = format!("sc.{short}");
-        self.accounts.iter().find(|a| a.username == name).unwrap_or_else(|| panic!("no account {name}"))
+        self.accounts
+            .iter()
+            .find(|a| a.username == name)
+            .unwrap_or_else(|| panic!("no account {name}"))
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -188,7 +230,12 @@ impl TestApp {
     }
 
     pub async fn get_as(&self, token: &str, path: &str) -> reqwest::Response {
-        reqwest::Client::new().get(self.url(path)).bearer_auth(token).send().await.unwrap()
+        reqwest::Client::new()
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// A browser-like client (cookies kept, redirects not followed) signed in by the form.
@@ -198,15 +245,31 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        let page = client.get(self.url("/login")).send().await.unwrap().text().await.unwrap();
+        let page = client
+            .get(self.url("/login"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         let csrf = hidden_field(&page, "csrf").expect("csrf field on sign-in form");
         let response = client
             .post(self.url("/login"))
-            .form(&[("username", username), ("password", PASSWORD), ("csrf", &csrf), ("next", "/")])
+            .form(&[
+                ("username", username),
+                ("password", PASSWORD),
+                ("csrf", &csrf),
+                ("next", "/"),
+            ])
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 303, "sign-in of {username} should redirect");
+        assert_eq!(
+            response.status(),
+            303,
+            "sign-in of {username} should redirect"
+        );
         client
     }
 
