@@ -261,7 +261,8 @@ pub async fn create_accounts(
         match users::create(db, new, &actor).await {
             Ok(_) | Err(UserError::Taken(_)) => {}
             Err(e) => {
-                return Err(e).with_context(|| format!("cannot create demo account {}", a.username));
+                return Err(e)
+                    .with_context(|| format!("cannot create demo account {}", a.username));
             }
         }
     }

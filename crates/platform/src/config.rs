@@ -276,9 +276,20 @@ mod example_file {
         let text = include_str!("../../../chuanyu.example.toml");
         let parsed: Config = toml::from_str(text).unwrap();
         assert_eq!(parsed, Config::default());
-        for key in ["member", "name", "listen", "data_dir", "database_url", "signing_key",
-            "session_ttl_minutes", "api_token_ttl_minutes", "max_body_bytes",
-            "login_attempts_per_minute", "cookie_secure", "db_max_connections"] {
+        for key in [
+            "member",
+            "name",
+            "listen",
+            "data_dir",
+            "database_url",
+            "signing_key",
+            "session_ttl_minutes",
+            "api_token_ttl_minutes",
+            "max_body_bytes",
+            "login_attempts_per_minute",
+            "cookie_secure",
+            "db_max_connections",
+        ] {
             assert!(text.contains(&format!("\n{key} = ")), "{key} is documented");
             let env = format!("CHUANYU_{}", key.to_uppercase());
             assert!(text.contains(&env), "{env} is documented");

@@ -5,7 +5,7 @@
 //! Other crates never query the `students` table.
 
 use kernel::access::{Action, Principal, Resource, Role, Scope, authorize};
-use kernel::ids::CitizenId;
+use kernel::ids::{CitizenId, StudentNo};
 use platform::audit::{AuditEntry, AuditLog, AuditUnavailable};
 use platform::db::{Db, DbError, Tx};
 use platform::{on_db, on_tx};
@@ -101,7 +101,7 @@ pub async fn read_student(
     db: &Db,
     audit: &AuditLog,
     who: &Principal,
-    student_no: &str,
+    student_no: &StudentNo,
     purpose: &str,
 ) -> Result<StudentView, ReadError> {
     #[derive(sqlx::FromRow)]
@@ -116,7 +116,7 @@ pub async fn read_student(
          JOIN orgs o ON o.code = s.school_code WHERE s.student_no = $1"
     );
     let row: Option<Row> = on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(student_no).fetch_optional(p).await.map_err(DbError::from)?);
+        .bind(student_no.as_str()).fetch_optional(p).await.map_err(DbError::from)?);
     let row = row.ok_or(ReadError::NotFound)?;
     let resource = Resource::PersonRecord {
         org_code: &row.student.school_code,

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kernel::access::{OrgKind, Role, Scope};
+use kernel::ids::StudentNo;
 use platform::audit::{self, Access};
 use platform::orgs::{self, Org};
 use platform::users::{self, SessionKind};
@@ -267,14 +268,16 @@ pub struct PurposeQuery {
     purpose: Option<String>,
 }
 
-/// One student's record by 学籍号, audited; ID number masked unless the role needs it.
-#[utoipa::path(get, path = "/api/v1/students/{student_no}", params(PurposeQuery), security(("bearer" = [])), responses((status = 200, body = StudentView), (status = 404, body = ErrorBody)))]
+/// One student's record by 学籍号, audited; ID number masked unless the role needs it. A
+/// malformed 学籍号 is refused with the rule it breaks (`id.checksum`, `id.length`, ...).
+#[utoipa::path(get, path = "/api/v1/students/{student_no}", params(PurposeQuery), security(("bearer" = [])), responses((status = 200, body = StudentView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_student(
     State(state): State<AppState>,
     ApiUser(u): ApiUser,
     ApiPath(no): ApiPath<String>,
     ApiQuery(q): ApiQuery<PurposeQuery>,
 ) -> Result<Json<StudentView>, AppError> {
+    let no = StudentNo::parse(&no).map_err(|e| AppError::invalid(&e))?;
     let purpose = purpose(q.purpose.as_deref(), u.principal.role)?;
     Ok(Json(
         registry::read_student(&state.db, &state.audit, &u.principal, &no, &purpose).await?,

@@ -8,6 +8,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::Cookie;
 use kernel::access::{Action, Resource, Role, Scope, authorize};
+use kernel::ids::StudentNo;
 use kernel::{Lang, division};
 use platform::audit;
 use platform::orgs::{self, Org};
@@ -738,6 +739,7 @@ async fn student_page(
     let result: Result<StudentView, AppError> = async {
         let user = ctx.require_user()?;
         let p = &user.principal;
+        let no = StudentNo::parse(&no).map_err(|e| AppError::invalid(&e))?;
         Ok(
             registry::read_student(&state.db, &state.audit, p, &no, default_purpose(p.role))
                 .await?,

@@ -229,3 +229,48 @@ mod rate_limit {
         run(Engine::Postgres).await;
     }
 }
+
+on_both_engines!(student_numbers_are_parsed_at_the_edge);
+
+async fn student_numbers_are_parsed_at_the_edge(app: TestApp) {
+    let token = app.token("sc.school").await;
+    let mine = app.account("student").person_key.clone().unwrap();
+    // Full-width digits and a lowercase x are normalised, not refused.
+    let full_width: String = mine
+        .chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                char::from_u32(c as u32 - 0x30 + 0xFF10).unwrap()
+            } else {
+                c
+            }
+        })
+        .collect();
+    let r = app
+        .get_as(
+            &token,
+            &format!("/api/v1/students/{}", full_width.to_lowercase()),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["student_no"],
+        mine.as_str()
+    );
+
+    // A wrong check character is named, in Chinese, with its stable code.
+    let last = mine.chars().last().unwrap();
+    let wrong = if last == '0' { '1' } else { '0' };
+    let bad = format!("{}{wrong}", &mine[..mine.len() - 1]);
+    let r = app.get_as(&token, &format!("/api/v1/students/{bad}")).await;
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "id.checksum");
+    assert!(
+        body["message"].as_str().unwrap().contains("校验位"),
+        "{body}"
+    );
+    let r = app.get_as(&token, "/api/v1/students/X123").await;
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "id.prefix");
+    app.stop().await;
+}
