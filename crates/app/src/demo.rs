@@ -36,8 +36,9 @@ pub async fn start_node(dir: &Path, province: Province, listen: &str) -> anyhow:
     );
     let node = Node::open(config).await?;
     let spec = Spec::demo(province);
-    let progress = crate::progress_bar(format!("{} 演示数据", province.name()));
-    seed::synthetic(&node.db, &spec, "chuanyu-demo", &progress).await?;
+    let progress = crate::progress_counter(format!("{} 演示数据", province.name()));
+    let work_dir = node.config.data_dir.join("synthetic");
+    seed::synthetic(&node.db, &spec, "chuanyu-demo", &work_dir, &progress).await?;
     let accounts = seed::demo_accounts(&spec);
     seed::create_accounts(&node.db, &accounts, DEMO_PASSWORD).await?;
     let wanted = node.config.listen.clone();

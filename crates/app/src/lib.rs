@@ -104,17 +104,43 @@ pub fn start(node: Node, listener: tokio::net::TcpListener) -> anyhow::Result<Ru
     })
 }
 
-/// A progress bar on a terminal, nothing otherwise (logs and CI stay clean).
+/// The principal CLI commands act as: the node operator, with the whole node in scope
+/// (whoever can run the binary against the node's database already holds all of it).
+pub fn operator_principal(name: &str) -> kernel::access::Principal {
+    kernel::access::Principal {
+        user_id: 0,
+        username: name.to_owned(),
+        role: kernel::access::Role::PlatformAdmin,
+        scope: kernel::access::Scope::Node,
+    }
+}
+
+/// A progress bar on a terminal, nothing otherwise (logs and CI stay clean). For work of
+/// known size; [`progress_counter`] for work whose size shows only at the end.
 pub fn progress_bar(message: String) -> indicatif::ProgressBar {
+    progress(
+        message,
+        "{msg} [{bar:40}] {human_pos}/{human_len} ({per_sec}, {eta})",
+    )
+}
+
+/// A running count (rows imported so far) on a terminal, nothing otherwise.
+pub fn progress_counter(message: String) -> indicatif::ProgressBar {
+    progress(
+        message,
+        "{spinner} {msg} {human_pos} 行 rows ({per_sec}, {elapsed})",
+    )
+}
+
+fn progress(message: String, template: &str) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(0).with_message(message);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
-    {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
         bar.set_style(style.progress_chars("=> "));
     }
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
     bar
 }

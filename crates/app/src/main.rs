@@ -88,6 +88,17 @@ enum Command {
         #[arg(long, default_value_t = 2_000)]
         students: u64,
     },
+    /// Import a school list or a student (学籍) list from .csv (UTF-8 or GBK) or .xlsx.
+    /// Exit 3 when some rows were rejected (the others are stored).
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Export students to .csv or .xlsx (by the file extension); the file re-imports as is.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -97,6 +108,50 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// 学校 list: 学校标识码, 学校名称, 办学类型, 所在地.
+    Schools {
+        file: PathBuf,
+        #[command(flatten)]
+        options: ImportFlags,
+    },
+    /// 学籍 list: 学籍号, 姓名, 性别, 出生日期, ... (see `chuanyu gen`).
+    Students {
+        file: PathBuf,
+        #[command(flatten)]
+        options: ImportFlags,
+    },
+}
+
+#[derive(clap::Args)]
+struct ImportFlags {
+    /// Validate only; store nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Write the rejected rows and why to this .csv or .xlsx file.
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    Students {
+        /// Output file; .csv or .xlsx.
+        #[arg(long)]
+        out: PathBuf,
+        /// Only this school (学校标识码).
+        #[arg(long)]
+        school: Option<String>,
+        /// Only this grade, e.g. 三年级.
+        #[arg(long)]
+        grade: Option<String>,
+        /// Only this status, e.g. 在读.
+        #[arg(long)]
+        status: Option<String>,
     },
 }
 
@@ -263,12 +318,86 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 students,
                 teachers: 0,
             };
-            let bar = chuanyu::progress_bar("写入 seeding".into());
-            let done = seed::synthetic(&node.db, &spec, &operator(), &bar).await?;
+            let bar = chuanyu::progress_counter("写入 seeding".into());
+            let work_dir = node.config.data_dir.join("synthetic");
+            let done = seed::synthetic(&node.db, &spec, &operator(), &work_dir, &bar).await?;
             println!(
                 "新增机构 orgs added: {}, 新增学生 students added: {}",
                 done.orgs, done.students
             );
+        }
+        Command::Import { command } => {
+            let node = Node::open(load()?).await?;
+            let (kind, file, flags) = match command {
+                ImportCommand::Schools { file, options } => {
+                    (registry::files::Kind::Schools, file, options)
+                }
+                ImportCommand::Students { file, options } => {
+                    (registry::files::Kind::Students, file, options)
+                }
+            };
+            let who = chuanyu::operator_principal(&operator());
+            let bar = chuanyu::progress_counter("导入 importing".into());
+            let outcome =
+                registry::files::import_file(&node.db, &who, kind, &file, flags.dry_run, &bar)
+                    .await?;
+            bar.finish_and_clear();
+            let s = &outcome.summary;
+            println!(
+                "读取 read {} · 新增 inserted {} · 更新 updated {} · 未变化 unchanged {} · 拒绝 rejected {} · {} 行/秒 rows/s{}",
+                s.read,
+                s.inserted,
+                s.updated,
+                s.unchanged,
+                s.rejected,
+                s.rows_per_second(),
+                if s.dry_run {
+                    " · 仅校验 dry run: nothing stored"
+                } else {
+                    ""
+                }
+            );
+            for p in outcome.problems.iter().take(20) {
+                println!(
+                    "  第 {} 行 · {}“{}”：{}",
+                    p.row_no, p.column_name, p.value, p.reason
+                );
+            }
+            if s.rejected > 0 && outcome.problems.len() > 20 {
+                println!(
+                    "  …（共 {} 处问题 problems in all; --report PATH writes them all)",
+                    outcome.problems.len()
+                );
+            }
+            if let Some(path) = flags.report {
+                registry::files::write_report(&node.db, &s.run_id, &path).await?;
+                println!("问题清单 report: {}", path.display());
+            }
+            if s.rejected > 0 {
+                return Ok(ExitCode::from(3));
+            }
+        }
+        Command::Export {
+            command:
+                ExportCommand::Students {
+                    out,
+                    school,
+                    grade,
+                    status,
+                },
+        } => {
+            let node = Node::open(load()?).await?;
+            let who = chuanyu::operator_principal(&operator());
+            let query = registry::StudentQuery {
+                school,
+                grade,
+                status,
+                ..Default::default()
+            };
+            let audit = platform::audit::AuditLog::start(node.db.clone());
+            let rows =
+                registry::files::export_students(&node.db, &audit, &who, &query, &out).await?;
+            println!("已导出 exported {rows} 行 rows → {}", out.display());
         }
         Command::Audit {
             command: AuditCommand::Verify { json },

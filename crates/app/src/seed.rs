@@ -1,12 +1,14 @@
 //! Loading synthetic data (from the `synth` crate) into a node, and the demo accounts.
 
+use std::path::Path;
+
 use anyhow::Context;
 use kernel::access::{OrgKind, Role};
 use platform::Db;
 use platform::audit::{self, AuditEntry};
 use platform::orgs::{self, Org};
 use platform::users::{self, Actor, NewUser, UserError};
-use registry::Student;
+use registry::files::{self, Kind};
 use synth::{Province, Spec};
 
 /// Every demo account shares this password; the demo prints it.
@@ -18,9 +20,6 @@ pub struct Seeded {
     pub students: u64,
 }
 
-/// Students are written in transactions of this many rows.
-const CHUNK: usize = 1000;
-
 /// The joint office's organisation code on a member's node.
 pub fn joint_office_code(p: Province) -> String {
     format!("JO-{}", p.tag())
@@ -31,7 +30,9 @@ pub fn demo_employer_code(p: Province) -> String {
     format!("91{}0000DEMO0001", p.code())
 }
 
-fn org_rows(spec: &Spec, schools: &[synth::SchoolRow]) -> Vec<Org> {
+/// The organisations that have no import format of their own: bureaus, the joint office
+/// and the demo employer.
+fn org_rows(spec: &Spec) -> Vec<Org> {
     let p = spec.province;
     let province_division = format!("{}0000", p.code());
     let mut rows: Vec<Org> = synth::bureaus(spec)
@@ -44,21 +45,6 @@ fn org_rows(spec: &Spec, schools: &[synth::SchoolRow]) -> Vec<Org> {
             parent_code: None,
         })
         .collect();
-    rows.extend(schools.iter().map(|s| {
-        let higher = matches!(s.school_type.as_str(), "41" | "42");
-        let kind = if higher {
-            OrgKind::University
-        } else {
-            OrgKind::School
-        };
-        Org {
-            code: s.code.clone(),
-            name: s.name.clone(),
-            kind: kind.as_str().to_owned(),
-            division_code: s.division_code.clone(),
-            parent_code: None,
-        }
-    }));
     rows.push(Org {
         code: joint_office_code(p),
         name: "川渝教育联席会议联合办公室".into(),
@@ -80,58 +66,55 @@ fn org_rows(spec: &Spec, schools: &[synth::SchoolRow]) -> Vec<Org> {
     rows
 }
 
-fn student(row: synth::StudentRow) -> Student {
-    Student {
-        student_no: row.student_no,
-        name: row.name,
-        sex: row.sex.to_owned(),
-        birth_date: row.birth_date,
-        id_type: row.id_type.to_owned(),
-        citizen_id: Some(row.citizen_id),
-        ethnicity: row.ethnicity.to_owned(),
-        hukou_division: row.hukou_division.to_owned(),
-        residence_division: row.residence_division.to_owned(),
-        school_code: row.school_code,
-        stage: row.stage.to_owned(),
-        grade: row.grade.to_owned(),
-        class_name: row.class.to_owned(),
-        enrol_date: row.enrol_date.to_owned(),
-        status: row.status.to_owned(),
-    }
-}
-
-/// Loads the organisations and students `spec` describes. Re-runnable: rows already present
-/// are left as they are. Audited as one entry per run.
+/// Loads the organisations and students `spec` describes, the way a bureau would: the
+/// generator writes the school and student lists as CSV files under `work_dir`, and they
+/// go through the same import as any uploaded file. Re-runnable: rows already present are
+/// left as they are.
 pub async fn synthetic(
     db: &Db,
     spec: &Spec,
     actor: &str,
+    work_dir: &Path,
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<Seeded> {
-    let schools = synth::schools(spec);
-    let mut seeded = Seeded::default();
+    let spec = Spec {
+        teachers: 0,
+        ..spec.clone()
+    };
+    synth::write_all(
+        &spec,
+        work_dir,
+        &[synth::Format::Csv],
+        &indicatif::ProgressBar::hidden(),
+    )
+    .with_context(|| format!("cannot write synthetic data to {}", work_dir.display()))?;
     let mut tx = db.begin().await?;
-    seeded.orgs = orgs::insert_missing(&mut tx, &org_rows(spec, &schools)).await?;
-    tx.commit().await?;
-    progress.set_length(spec.students);
-    let mut batch = Vec::with_capacity(CHUNK);
-    let mut students = synth::students(spec, &schools).map(student).peekable();
-    while students.peek().is_some() {
-        batch.extend(students.by_ref().take(CHUNK));
-        let mut tx = db.begin().await?;
-        seeded.students += registry::insert_missing(&mut tx, &batch).await?;
-        tx.commit().await?;
-        progress.inc(batch.len() as u64);
-        batch.clear();
-    }
-    // A re-run that added nothing wrote nothing, so it has nothing to audit.
-    if seeded != Seeded::default() {
-        let mut tx = db.begin().await?;
-        let entry = AuditEntry::new(actor, "operator", "seed.synthetic", "演示数据").detail(serde_json::json!({
-            "province": spec.province.tag(), "seed": spec.seed, "orgs": seeded.orgs, "students": seeded.students,
-        }));
+    let orgs = orgs::insert_missing(&mut tx, &org_rows(&spec)).await?;
+    if orgs > 0 {
+        let entry = AuditEntry::new(actor, "operator", "seed.orgs", "演示数据")
+            .detail(serde_json::json!({"province": spec.province.tag(), "orgs": orgs}));
         audit::append(&mut tx, &[entry]).await?;
-        tx.commit().await?;
+    }
+    tx.commit().await?;
+    let who = crate::operator_principal(actor);
+    let mut seeded = Seeded { orgs, students: 0 };
+    for (kind, file) in [
+        (Kind::Schools, "schools.csv"),
+        (Kind::Students, "students.csv"),
+    ] {
+        let outcome =
+            files::import_file(db, &who, kind, &work_dir.join(file), false, progress).await?;
+        let s = outcome.summary;
+        anyhow::ensure!(
+            s.rejected == 0,
+            "synthetic {file} has {} rejected rows, e.g. {:?}",
+            s.rejected,
+            outcome.problems.first()
+        );
+        match kind {
+            Kind::Schools => seeded.orgs += s.inserted,
+            Kind::Students => seeded.students = s.inserted,
+        }
     }
     progress.finish_and_clear();
     Ok(seeded)

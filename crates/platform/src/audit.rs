@@ -116,7 +116,7 @@ const COLUMNS: &str =
 
 /// Appends entries inside the caller's write transaction. Call it last in the transaction:
 /// on PostgreSQL it holds the chain-head row lock until commit.
-pub async fn append(tx: &mut Tx, entries: &[AuditEntry]) -> Result<Vec<i64>, DbError> {
+pub async fn append(tx: &mut Tx<'_>, entries: &[AuditEntry]) -> Result<Vec<i64>, DbError> {
     let now = crate::now_ms();
     // Only PostgreSQL has row locks; SQLite's `BEGIN IMMEDIATE` already holds the write lock.
     let lock = match tx.backend() {

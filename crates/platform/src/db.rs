@@ -62,13 +62,57 @@ macro_rules! on_tx {
     };
 }
 
-/// A write transaction on either engine.
-pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+/// A write transaction on either engine, on a pooled connection (`'static`) or on a
+/// connection the caller holds ([`Conn::begin`]).
+pub enum Tx<'c> {
+    Sqlite(sqlx::Transaction<'c, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'c, sqlx::Postgres>),
 }
 
-impl Tx {
+/// One connection held for a whole job, e.g. an import that stages rows in a TEMP table
+/// (which lives and dies with its connection, so a killed import leaves nothing behind).
+pub enum Conn {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
+}
+
+/// Runs the same body on a held connection; `$conn` is `&mut SqliteConnection` or
+/// `&mut PgConnection`.
+#[macro_export]
+macro_rules! on_conn {
+    ($c:expr, $conn:ident => $body:expr) => {
+        match $c {
+            $crate::db::Conn::Sqlite(c) => {
+                let $conn = &mut **c;
+                $body
+            }
+            $crate::db::Conn::Postgres(c) => {
+                let $conn = &mut **c;
+                $body
+            }
+        }
+    };
+}
+
+impl Conn {
+    /// A write transaction on this connection (`BEGIN IMMEDIATE` on SQLite, as [`Db::begin`]).
+    pub async fn begin(&mut self) -> Result<Tx<'_>, DbError> {
+        use sqlx::Connection;
+        Ok(match self {
+            Conn::Sqlite(c) => Tx::Sqlite(c.begin_with("BEGIN IMMEDIATE").await?),
+            Conn::Postgres(c) => Tx::Postgres(c.begin().await?),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+impl Tx<'_> {
     pub async fn commit(self) -> Result<(), DbError> {
         match self {
             Tx::Sqlite(t) => t.commit().await?,
@@ -176,10 +220,17 @@ impl Db {
     /// Starts a write transaction. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so a transaction that reads then writes cannot fail half-way
     /// with a busy snapshot.
-    pub async fn begin(&self) -> Result<Tx, DbError> {
+    pub async fn begin(&self) -> Result<Tx<'static>, DbError> {
         Ok(match self {
             Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    pub async fn acquire(&self) -> Result<Conn, DbError> {
+        Ok(match self {
+            Db::Sqlite(p) => Conn::Sqlite(p.acquire().await?),
+            Db::Postgres(p) => Conn::Postgres(p.acquire().await?),
         })
     }
 

@@ -12,7 +12,7 @@ pub mod orgs;
 pub mod users;
 
 pub use config::Config;
-pub use db::{Backend, Db, DbError, Tx};
+pub use db::{Backend, Conn, Db, DbError, Tx};
 
 /// Milliseconds since the Unix epoch: the one timestamp representation stored on both
 /// engines, so the audit chain hashes the same bytes wherever it is verified.

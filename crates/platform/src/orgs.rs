@@ -41,7 +41,7 @@ pub fn scope_prefix(division_code: &str) -> String {
 const COLUMNS: &str = "code, name, kind, division_code, parent_code";
 
 /// Inserts organisations, leaving existing codes untouched (seeding is re-runnable).
-pub async fn insert_missing(tx: &mut Tx, orgs: &[Org]) -> Result<u64, DbError> {
+pub async fn insert_missing(tx: &mut Tx<'_>, orgs: &[Org]) -> Result<u64, DbError> {
     let now = crate::now_ms();
     let mut inserted = 0;
     for org in orgs {

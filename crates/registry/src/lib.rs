@@ -5,11 +5,28 @@
 //! Other crates never query the `students` table.
 
 use kernel::access::{Action, Principal, Resource, Role, Scope, authorize};
+use kernel::ids::normalize_code;
 use kernel::ids::{CitizenId, StudentNo};
 use platform::audit::{AuditEntry, AuditLog, AuditUnavailable};
-use platform::db::{Db, DbError, Tx};
+use platform::db::{Db, DbError};
 use platform::{on_db, on_tx};
 use serde::Serialize;
+
+pub mod files;
+pub mod import;
+pub mod schools;
+pub mod validate;
+
+/// Today's date in China Standard Time, as the 异动 history records dates.
+pub fn today() -> String {
+    let now = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+8));
+    format!(
+        "{:04}-{:02}-{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    )
+}
 
 /// One student's record as stored.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, PartialEq, utoipa::ToSchema)]
@@ -26,19 +43,38 @@ pub struct Student {
     pub school_code: String,
     pub stage: String,
     pub grade: String,
+    /// 年级 as a number (一年级 = 1 … 高三 = 12), for ordering and 升级/留级.
+    pub grade_no: i64,
     pub class_name: String,
     pub enrol_date: String,
     pub status: String,
 }
 
 /// What a caller is shown: the record with the ID number masked unless their role needs it,
-/// and the school's name.
+/// the school's name, and the record's 异动 history.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StudentView {
     #[serde(flatten)]
     pub student: Student,
     pub school_name: String,
+    /// The school's division code (scope decisions need it).
+    pub school_division: String,
     pub id_masked: bool,
+    pub changes: Vec<Change>,
+}
+
+/// One 异动 (status change) or change of the record.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, PartialEq, utoipa::ToSchema)]
+pub struct Change {
+    pub id: i64,
+    pub change_type: String,
+    pub change_date: String,
+    pub reason: String,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    pub detail: String,
+    pub actor: String,
+    pub at_ms: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +90,7 @@ pub enum ReadError {
 
 const COLUMNS: &str = "s.student_no, s.name, s.sex, s.birth_date, s.id_type, s.citizen_id, \
     s.ethnicity, s.hukou_division, s.residence_division, s.school_code, s.stage, s.grade, \
-    s.class_name, s.enrol_date, s.status";
+    s.grade_no, s.class_name, s.enrol_date, s.status";
 
 /// Masks an ID number for display (`5101**********123X`); anything that is not a valid
 /// citizen ID is masked entirely but for its last four characters.
@@ -73,30 +109,39 @@ pub fn mask_id(id: &str) -> String {
     }
 }
 
-/// Inserts students that are not yet stored (re-runnable seeding).
-pub async fn insert_missing(tx: &mut Tx, students: &[Student]) -> Result<u64, DbError> {
-    let now = platform::now_ms();
-    let mut inserted = 0;
-    for s in students {
-        inserted += on_tx!(&mut *tx, c => sqlx::query(
-            "INSERT INTO students (student_no, name, sex, birth_date, id_type, citizen_id, ethnicity, \
-             hukou_division, residence_division, school_code, stage, grade, class_name, enrol_date, \
-             status, updated_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-             ON CONFLICT DO NOTHING")
-            .bind(&s.student_no).bind(&s.name).bind(&s.sex).bind(&s.birth_date).bind(&s.id_type)
-            .bind(&s.citizen_id).bind(&s.ethnicity).bind(&s.hukou_division)
-            .bind(&s.residence_division).bind(&s.school_code).bind(&s.stage).bind(&s.grade)
-            .bind(&s.class_name).bind(&s.enrol_date).bind(&s.status).bind(now)
-            .execute(&mut *c).await
-            .map_err(DbError::from)?
-            .rows_affected());
-    }
-    Ok(inserted)
+/// Whether this caller gets full ID numbers: the roles that manage 学籍 and re-import what
+/// they export. Everyone else sees them masked.
+pub fn sees_full_ids(who: &Principal) -> bool {
+    who.role.sees_full_ids() || who.scope == Scope::Node
 }
 
-/// Reads one student's record for `purpose`, if the caller's scope reaches it, and audits
-/// the read before returning it.
+#[derive(sqlx::FromRow)]
+struct Located {
+    #[sqlx(flatten)]
+    student: Student,
+    school_name: String,
+    division_code: String,
+}
+
+async fn locate(db: &Db, student_no: &StudentNo) -> Result<Option<Located>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS}, o.name AS school_name, o.division_code FROM students s \
+         JOIN orgs o ON o.code = s.school_code WHERE s.student_no = $1"
+    );
+    Ok(on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(student_no.as_str()).fetch_optional(p).await?))
+}
+
+fn resource(l: &Located) -> Resource<'_> {
+    Resource::PersonRecord {
+        org_code: &l.student.school_code,
+        division: &l.division_code,
+        person_key: &l.student.student_no,
+    }
+}
+
+/// Reads one student's record and history for `purpose`, if the caller's scope reaches it,
+/// and audits the read before returning it.
 pub async fn read_student(
     db: &Db,
     audit: &AuditLog,
@@ -104,42 +149,34 @@ pub async fn read_student(
     student_no: &StudentNo,
     purpose: &str,
 ) -> Result<StudentView, ReadError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        #[sqlx(flatten)]
-        student: Student,
-        school_name: String,
-        division_code: String,
-    }
-    let sql = format!(
-        "SELECT {COLUMNS}, o.name AS school_name, o.division_code FROM students s \
-         JOIN orgs o ON o.code = s.school_code WHERE s.student_no = $1"
-    );
-    let row: Option<Row> = on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(student_no.as_str()).fetch_optional(p).await.map_err(DbError::from)?);
-    let row = row.ok_or(ReadError::NotFound)?;
-    let resource = Resource::PersonRecord {
-        org_code: &row.student.school_code,
-        division: &row.division_code,
-        person_key: &row.student.student_no,
-    };
-    authorize(who, Action::Read, resource).map_err(|_| ReadError::NotFound)?;
+    let found = locate(db, student_no).await?.ok_or(ReadError::NotFound)?;
+    authorize(who, Action::Read, resource(&found)).map_err(|_| ReadError::NotFound)?;
     audit
         .record(
             AuditEntry::new(&who.username, who.role.as_str(), "student.read", purpose)
-                .subject(&row.student.student_no, Some(&row.student.school_code)),
+                .subject(&found.student.student_no, Some(&found.student.school_code)),
         )
         .await?;
-    let mut student = row.student;
-    let id_masked = !who.role.sees_full_ids();
+    let changes = history(db, &found.student.student_no).await?;
+    let mut student = found.student;
+    let id_masked = !sees_full_ids(who);
     if id_masked {
         student.citizen_id = student.citizen_id.as_deref().map(mask_id);
     }
     Ok(StudentView {
         student,
-        school_name: row.school_name,
+        school_name: found.school_name,
+        school_division: found.division_code,
         id_masked,
+        changes,
     })
+}
+
+async fn history(db: &Db, student_no: &str) -> Result<Vec<Change>, DbError> {
+    Ok(on_db!(db, p => sqlx::query_as(
+        "SELECT id, change_type, change_date, reason, from_status, to_status, detail, actor, at_ms \
+         FROM student_changes WHERE student_no = $1 ORDER BY id")
+        .bind(student_no).fetch_all(p).await?))
 }
 
 /// A line in a list of students: enough to find the right record, ID number masked.
@@ -154,48 +191,339 @@ pub struct StudentLine {
     pub status: String,
 }
 
-/// Lists students within the caller's scope, optionally for one school. The listing is
-/// audited as one entry (who listed what, how many rows were shown).
-pub async fn list_students(
+/// Filters for browsing, searching and exporting. Empty fields do not filter.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct StudentQuery {
+    /// 学籍号 (full-width digits and lowercase x accepted).
+    pub student_no: Option<String>,
+    /// 身份证件号码, exact.
+    pub citizen_id: Option<String>,
+    /// 姓名, exact.
+    pub name: Option<String>,
+    /// 姓名 starts with.
+    pub name_prefix: Option<String>,
+    /// 学校标识码.
+    pub school: Option<String>,
+    /// 年级, e.g. 三年级.
+    pub grade: Option<String>,
+    /// 学籍状态, e.g. 在读.
+    pub status: Option<String>,
+}
+
+/// The caller's scope and the query's filters as SQL conditions on `students s JOIN orgs o`
+/// with their parameters `$1`…`$10`, or `None` when the caller may not list personal rows.
+fn filters(who: &Principal, q: &StudentQuery) -> Option<(&'static str, [String; 10])> {
+    let (division_prefix, org, person) = match (&who.scope, who.role) {
+        (Scope::Node, _) => (String::new(), String::new(), String::new()),
+        (Scope::Division(p), _) => (p.clone(), String::new(), String::new()),
+        (Scope::Org(o), Role::SchoolAdmin | Role::Teacher) => {
+            (String::new(), o.clone(), String::new())
+        }
+        (Scope::Person(k), _) => (String::new(), String::new(), k.clone()),
+        _ => return None,
+    };
+    let clean = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or("").to_owned();
+    let code = |v: &Option<String>| v.as_deref().map(normalize_code).unwrap_or_default();
+    // LIKE metacharacters in a typed prefix are literal.
+    let prefix = clean(&q.name_prefix)
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    const CONDITIONS: &str = "o.division_code LIKE $1 AND ($2 = '' OR s.school_code = $2) \
+        AND ($3 = '' OR s.student_no = $3) AND ($4 = '' OR s.student_no = $4) \
+        AND ($5 = '' OR s.citizen_id = $5) AND ($6 = '' OR s.name = $6) \
+        AND ($7 = '%' OR s.name LIKE $7 ESCAPE '\\') AND ($8 = '' OR s.school_code = $8) \
+        AND ($9 = '' OR s.grade = $9) AND ($10 = '' OR s.status = $10)";
+    Some((
+        CONDITIONS,
+        [
+            format!("{division_prefix}%"),
+            org,
+            person,
+            code(&q.student_no),
+            code(&q.citizen_id),
+            clean(&q.name),
+            format!("{prefix}%"),
+            code(&q.school),
+            clean(&q.grade),
+            clean(&q.status),
+        ],
+    ))
+}
+
+/// Searches students within the caller's scope. The listing is audited as one entry (who
+/// searched for what kind of thing, how many rows were shown); the values searched for are
+/// not copied into the log.
+pub async fn search_students(
     db: &Db,
     audit: &AuditLog,
     who: &Principal,
-    school: Option<&str>,
+    q: &StudentQuery,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<StudentLine>, ReadError> {
-    // The scope becomes SQL conditions; roles that may not list personal rows get nothing.
-    let (division_prefix, org, person) = match (&who.scope, who.role) {
-        (Scope::Node, _) => ("", None, None),
-        (Scope::Division(p), _) => (p.as_str(), None, None),
-        (Scope::Org(o), Role::SchoolAdmin | Role::Teacher) => ("", Some(o.as_str()), None),
-        (Scope::Person(k), _) => ("", None, Some(k.as_str())),
-        _ => return Ok(Vec::new()),
+    let Some((conditions, params)) = filters(who, q) else {
+        return Ok(Vec::new());
     };
-    let sql = "SELECT s.student_no, s.name, s.sex, s.school_code, s.grade, s.class_name, s.status \
-         FROM students s JOIN orgs o ON o.code = s.school_code \
-         WHERE o.division_code LIKE $1 AND ($2 = '' OR s.school_code = $2) \
-           AND ($3 = '' OR s.school_code = $3) AND ($4 = '' OR s.student_no = $4) \
-         ORDER BY s.school_code, s.grade, s.class_name, s.student_no LIMIT $5 OFFSET $6";
-    let rows: Vec<StudentLine> = on_db!(db, p => sqlx::query_as(sql)
-        .bind(format!("{division_prefix}%"))
-        .bind(org.unwrap_or(""))
-        .bind(school.unwrap_or(""))
-        .bind(person.unwrap_or(""))
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(p).await.map_err(DbError::from)?);
+    let sql = format!(
+        "SELECT s.student_no, s.name, s.sex, s.school_code, s.grade, s.class_name, s.status \
+         FROM students s JOIN orgs o ON o.code = s.school_code WHERE {conditions} \
+         ORDER BY s.school_code, s.grade_no, s.class_name, s.student_no LIMIT $11 OFFSET $12"
+    );
+    let rows: Vec<StudentLine> = on_db!(db, p => {
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for v in &params {
+            query = query.bind(v);
+        }
+        query.bind(limit).bind(offset).fetch_all(p).await.map_err(DbError::from)?
+    });
     if !rows.is_empty() {
+        let used: Vec<&str> = [
+            ("student_no", &q.student_no),
+            ("citizen_id", &q.citizen_id),
+            ("name", &q.name),
+            ("name_prefix", &q.name_prefix),
+            ("school", &q.school),
+            ("grade", &q.grade),
+            ("status", &q.status),
+        ]
+        .into_iter()
+        .filter(|(_, v)| v.as_deref().is_some_and(|v| !v.trim().is_empty()))
+        .map(|(k, _)| k)
+        .collect();
         audit
             .record(
-                AuditEntry::new(&who.username, who.role.as_str(), "student.list", "学籍管理")
-                    .detail(
-                        serde_json::json!({"school": school, "offset": offset, "rows": rows.len()}),
-                    ),
+                AuditEntry::new(
+                    &who.username,
+                    who.role.as_str(),
+                    "student.search",
+                    "学籍管理",
+                )
+                .detail(serde_json::json!({"filters": used, "offset": offset, "rows": rows.len()})),
             )
             .await?;
     }
     Ok(rows)
+}
+
+/// Streams every student matching `q` within the caller's scope to `sink`, in pages, in the
+/// order of [`validate::COLUMNS`]; ID numbers masked unless the caller sees them in full.
+/// Audited as one export entry. Returns the number of rows.
+pub async fn export_students(
+    db: &Db,
+    audit: &AuditLog,
+    who: &Principal,
+    q: &StudentQuery,
+    mut sink: impl FnMut(&Student) -> std::io::Result<()>,
+) -> Result<u64, ExportError> {
+    const PAGE: i64 = 5000;
+    let Some((conditions, params)) = filters(who, q) else {
+        return Ok(0);
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM students s JOIN orgs o ON o.code = s.school_code \
+         WHERE {conditions} AND s.student_no > $11 ORDER BY s.student_no LIMIT $12"
+    );
+    let full_ids = sees_full_ids(who);
+    let mut after = String::new();
+    let mut count = 0;
+    loop {
+        let page: Vec<Student> = on_db!(db, p => {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+            for v in &params {
+                query = query.bind(v);
+            }
+            query.bind(&after).bind(PAGE).fetch_all(p).await.map_err(DbError::from)?
+        });
+        for mut s in page.iter().cloned() {
+            if !full_ids {
+                s.citizen_id = s.citizen_id.as_deref().map(mask_id);
+            }
+            sink(&s)?;
+            count += 1;
+        }
+        match page.last() {
+            Some(last) if page.len() as i64 == PAGE => after = last.student_no.clone(),
+            _ => break,
+        }
+    }
+    audit
+        .record(
+            AuditEntry::new(&who.username, who.role.as_str(), "student.export", "学籍管理")
+                .detail(serde_json::json!({"rows": count, "school": q.school, "grade": q.grade, "status": q.status})),
+        )
+        .await
+        .map_err(ReadError::from)?;
+    Ok(count)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+impl From<DbError> for ExportError {
+    fn from(e: DbError) -> Self {
+        ExportError::Read(ReadError::Db(e))
+    }
+}
+
+/// A 异动 a school records by hand. 转学 (transfer) is its own workflow and not here.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema,
+)]
+pub enum ChangeKind {
+    休学,
+    复学,
+    升级,
+    留级,
+    毕业,
+    结业,
+    肄业,
+    退学,
+    死亡,
+}
+
+impl ChangeKind {
+    pub const ALL: [ChangeKind; 9] = [
+        ChangeKind::休学,
+        ChangeKind::复学,
+        ChangeKind::升级,
+        ChangeKind::留级,
+        ChangeKind::毕业,
+        ChangeKind::结业,
+        ChangeKind::肄业,
+        ChangeKind::退学,
+        ChangeKind::死亡,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ChangeKind::休学 => "休学",
+            ChangeKind::复学 => "复学",
+            ChangeKind::升级 => "升级",
+            ChangeKind::留级 => "留级",
+            ChangeKind::毕业 => "毕业",
+            ChangeKind::结业 => "结业",
+            ChangeKind::肄业 => "肄业",
+            ChangeKind::退学 => "退学",
+            ChangeKind::死亡 => "死亡",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ChangeKind> {
+        ChangeKind::ALL.into_iter().find(|k| k.label() == s.trim())
+    }
+}
+
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+pub struct ChangeRequest {
+    pub kind: ChangeKind,
+    /// YYYY-MM-DD.
+    pub date: String,
+    pub reason: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error("not found")]
+    NotFound,
+    /// The change does not apply to the record's present state; the message says why.
+    #[error("{0}")]
+    NotApplicable(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+const ACTIVE: [&str; 2] = ["在读", "转入"];
+
+/// Records a 异动: checks it applies to the present state, updates the record and appends
+/// the history entry and the audit entry, all in one transaction.
+pub async fn record_change(
+    db: &Db,
+    who: &Principal,
+    student_no: &StudentNo,
+    change: &ChangeRequest,
+) -> Result<Change, ChangeError> {
+    let found = locate(db, student_no).await?.ok_or(ChangeError::NotFound)?;
+    // Reading is enough to learn the record exists; writing needs the write right, and
+    // both refusals look alike.
+    authorize(who, Action::Write, resource(&found)).map_err(|_| ChangeError::NotFound)?;
+    let date = validate::parse_date(&change.date)
+        .map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()))
+        .ok_or_else(|| {
+            ChangeError::Invalid(format!("日期“{}”无效，请写作 YYYY-MM-DD", change.date))
+        })?;
+    let reason = change.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        return Err(ChangeError::Invalid(
+            "请填写异动原因（不超过 200 字）".into(),
+        ));
+    }
+    let s = &found.student;
+    let active = ACTIVE.contains(&s.status.as_str());
+    let (status, grade_no) = match change.kind {
+        ChangeKind::休学 if active => ("休学", s.grade_no),
+        ChangeKind::复学 if s.status == "休学" => ("在读", s.grade_no),
+        ChangeKind::升级 if active && (1..12).contains(&s.grade_no) => {
+            (s.status.as_str(), s.grade_no + 1)
+        }
+        ChangeKind::留级 if active => (s.status.as_str(), s.grade_no),
+        ChangeKind::毕业 | ChangeKind::结业 | ChangeKind::肄业 | ChangeKind::退学 if active => {
+            (change.kind.label(), s.grade_no)
+        }
+        ChangeKind::死亡 if s.status != "死亡" => ("死亡", s.grade_no),
+        kind => {
+            return Err(ChangeError::NotApplicable(format!(
+                "学籍状态为“{}”、年级为“{}”的学生不能办理“{}”",
+                s.status,
+                s.grade,
+                kind.label()
+            )));
+        }
+    };
+    let grade = validate::GRADES
+        .get((grade_no - 1).max(0) as usize)
+        .copied()
+        .unwrap_or(&s.grade)
+        .to_owned();
+    let detail = if grade != s.grade {
+        format!("年级：{} → {}；", s.grade, grade)
+    } else {
+        String::new()
+    };
+    let now = platform::now_ms();
+    let mut tx = db.begin().await?;
+    let change_row: Change = on_tx!(&mut tx, c => {
+        sqlx::query("UPDATE students SET status = $2, grade = $3, grade_no = $4, updated_ms = $5, updated_by = $6, \
+                     version = version + 1 WHERE student_no = $1")
+            .bind(&s.student_no).bind(status).bind(&grade).bind(grade_no).bind(now).bind(&who.username)
+            .execute(&mut *c).await.map_err(DbError::from)?;
+        sqlx::query_as("INSERT INTO student_changes (student_no, change_type, change_date, reason, from_status, \
+                        to_status, detail, actor, source, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'manual', $9) \
+                        RETURNING id, change_type, change_date, reason, from_status, to_status, detail, actor, at_ms")
+            .bind(&s.student_no).bind(change.kind.label()).bind(&date).bind(reason).bind(&s.status).bind(status)
+            .bind(&detail).bind(&who.username).bind(now)
+            .fetch_one(&mut *c).await.map_err(DbError::from)?
+    });
+    let entry = AuditEntry::new(
+        &who.username,
+        who.role.as_str(),
+        "student.change",
+        "学籍管理",
+    )
+    .subject(&s.student_no, Some(&s.school_code))
+    .detail(
+        serde_json::json!({"kind": change.kind.label(), "date": date, "change": change_row.id}),
+    );
+    platform::audit::append(&mut tx, &[entry]).await?;
+    tx.commit().await?;
+    Ok(change_row)
 }
 
 /// Number of students per school, for dashboards (no personal data).

@@ -10,7 +10,7 @@ use kernel::ids::StudentNo;
 use platform::audit::{self, Access};
 use platform::orgs::{self, Org};
 use platform::users::{self, SessionKind};
-use registry::{StudentLine, StudentView};
+use registry::{Change, ChangeRequest, StudentLine, StudentQuery, StudentView};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -31,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/orgs/{code}", get(get_org))
         .route("/api/v1/students", get(list_students))
         .route("/api/v1/students/{student_no}", get(get_student))
+        .route("/api/v1/students/{student_no}/changes", post(add_change))
 }
 
 /// JSON body extractor whose rejections are our stable error codes.
@@ -51,8 +52,8 @@ pub struct ApiPath<T>(pub T);
 #[derive(OpenApi)]
 #[openapi(
     info(title = "chuanyu 川渝教育协同平台 node API", description = "JSON API of one provincial node. Errors are `{code, message, message_en}` with stable codes."),
-    paths(healthz, issue_token, me, my_access_log, list_orgs, get_org, list_students, get_student),
-    components(schemas(ErrorBody, Health, TokenRequest, TokenResponse, Me, Org, Access, StudentView, StudentLine)),
+    paths(healthz, issue_token, me, my_access_log, list_orgs, get_org, list_students, get_student, add_change),
+    components(schemas(ErrorBody, Health, TokenRequest, TokenResponse, Me, Org, Access, StudentView, StudentLine, Change, ChangeRequest)),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;
@@ -182,31 +183,18 @@ async fn my_access_log(
 }
 
 #[derive(Deserialize, IntoParams)]
-pub struct ListQuery {
+pub struct OrgQuery {
     /// Organisation kind, e.g. `school`.
     kind: Option<String>,
-    /// Only this school's students.
-    school: Option<String>,
-    /// At most 500.
-    limit: Option<i64>,
-    offset: Option<i64>,
-}
-
-impl ListQuery {
-    fn limit(&self) -> i64 {
-        self.limit.unwrap_or(50).clamp(1, 500)
-    }
-    fn offset(&self) -> i64 {
-        self.offset.unwrap_or(0).max(0)
-    }
 }
 
 /// Organisations within the caller's scope.
-#[utoipa::path(get, path = "/api/v1/orgs", params(ListQuery), security(("bearer" = [])), responses((status = 200, body = [Org])))]
+#[utoipa::path(get, path = "/api/v1/orgs", params(OrgQuery, Paging), security(("bearer" = [])), responses((status = 200, body = [Org])))]
 async fn list_orgs(
     State(state): State<AppState>,
     ApiUser(u): ApiUser,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<OrgQuery>,
+    ApiQuery(page): ApiQuery<Paging>,
 ) -> Result<Json<Vec<Org>>, AppError> {
     let kind = match q.kind.as_deref() {
         None | Some("") => None,
@@ -228,7 +216,7 @@ async fn list_orgs(
         Scope::Person(_) => return Ok(Json(vec![])),
     };
     Ok(Json(
-        orgs::list(&state.db, &prefix, kind, q.limit(), q.offset()).await?,
+        orgs::list(&state.db, &prefix, kind, page.limit(), page.offset()).await?,
     ))
 }
 
@@ -242,24 +230,56 @@ async fn get_org(
     Ok(Json(visible_org(&state, &u, &code).await?))
 }
 
-/// Students within the caller's scope (audited as one listing).
-#[utoipa::path(get, path = "/api/v1/students", params(ListQuery), security(("bearer" = [])), responses((status = 200, body = [StudentLine])))]
+#[derive(Deserialize, IntoParams)]
+pub struct Paging {
+    /// At most 500.
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+impl Paging {
+    fn limit(&self) -> i64 {
+        self.limit.unwrap_or(50).clamp(1, 500)
+    }
+    fn offset(&self) -> i64 {
+        self.offset.unwrap_or(0).max(0)
+    }
+}
+
+/// Students within the caller's scope, by 学籍号, ID number, name (exact or prefix), school,
+/// grade or status; paginated; audited as one search.
+#[utoipa::path(get, path = "/api/v1/students", params(StudentQuery, Paging), security(("bearer" = [])), responses((status = 200, body = [StudentLine])))]
 async fn list_students(
     State(state): State<AppState>,
     ApiUser(u): ApiUser,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<StudentQuery>,
+    ApiQuery(page): ApiQuery<Paging>,
 ) -> Result<Json<Vec<StudentLine>>, AppError> {
     Ok(Json(
-        registry::list_students(
+        registry::search_students(
             &state.db,
             &state.audit,
             &u.principal,
-            q.school.as_deref(),
-            q.limit(),
-            q.offset(),
+            &q,
+            page.limit(),
+            page.offset(),
         )
         .await?,
     ))
+}
+
+/// Records a 异动 (休学, 复学, 升级, 留级, 毕业, ...) for a student of the caller's school.
+#[utoipa::path(post, path = "/api/v1/students/{student_no}/changes", request_body = ChangeRequest, security(("bearer" = [])), responses(
+    (status = 201, body = Change), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`change.not_applicable`")))]
+async fn add_change(
+    State(state): State<AppState>,
+    ApiUser(u): ApiUser,
+    ApiPath(no): ApiPath<String>,
+    ApiJson(change): ApiJson<ChangeRequest>,
+) -> Result<(axum::http::StatusCode, Json<Change>), AppError> {
+    let no = StudentNo::parse(&no).map_err(|e| AppError::invalid(&e))?;
+    let done = registry::record_change(&state.db, &u.principal, &no, &change).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(done)))
 }
 
 #[derive(Deserialize, IntoParams)]

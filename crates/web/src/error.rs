@@ -189,6 +189,25 @@ impl From<registry::ReadError> for AppError {
     }
 }
 
+impl From<registry::ChangeError> for AppError {
+    fn from(e: registry::ChangeError) -> Self {
+        match e {
+            registry::ChangeError::NotFound => AppError::NotFound,
+            registry::ChangeError::NotApplicable(zh) => AppError::Conflict {
+                code: "change.not_applicable",
+                en: "This change does not apply to the record's present status or grade.".into(),
+                zh,
+            },
+            registry::ChangeError::Invalid(zh) => AppError::Invalid {
+                code: "change.invalid",
+                en: "The change is incomplete or its date is not a valid date.".into(),
+                zh,
+            },
+            registry::ChangeError::Db(e) => AppError::internal(e),
+        }
+    }
+}
+
 impl From<axum::extract::rejection::JsonRejection> for AppError {
     fn from(r: axum::extract::rejection::JsonRejection) -> Self {
         rejection(r.status(), r.body_text())

@@ -13,7 +13,7 @@ use kernel::{Lang, division};
 use platform::audit;
 use platform::orgs::{self, Org};
 use platform::users::{self, SessionKind, SessionUser};
-use registry::{StudentLine, StudentView};
+use registry::{ChangeKind, ChangeRequest, StudentLine, StudentQuery, StudentView};
 use serde::Deserialize;
 
 use crate::auth::{self, ClientAddr, PageCtx};
@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/orgs/{code}", get(org_page))
         .route("/students", get(student_list))
         .route("/students/{student_no}", get(student_page))
+        .route("/students/{student_no}/changes", post(student_change))
         .route("/audit", get(audit_page))
         .route("/static/app.css", get(stylesheet))
         .fallback(not_found)
@@ -289,8 +290,15 @@ async fn home(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
                 page.orgs = orgs.into_iter().map(|o| OrgRow::new(o, lang)).collect();
             }
             Scope::Org(_) if matches!(p.role, Role::SchoolAdmin | Role::Teacher) => {
-                page.students =
-                    registry::list_students(&state.db, &state.audit, p, None, 20, 0).await?;
+                page.students = registry::search_students(
+                    &state.db,
+                    &state.audit,
+                    p,
+                    &StudentQuery::default(),
+                    20,
+                    0,
+                )
+                .await?;
             }
             Scope::Org(_) | Scope::Person(_) => {}
         }
@@ -547,7 +555,6 @@ fn action_label(action: &str, lang: Lang) -> &str {
 #[derive(Deserialize, Default)]
 struct PageQuery {
     page: Option<i64>,
-    school: Option<String>,
 }
 
 impl PageQuery {
@@ -676,24 +683,48 @@ struct StudentListPage {
     rows: Vec<StudentLine>,
     page: i64,
     has_more: bool,
-    school: String,
+    q: StudentQuery,
+    /// The current filters as a query string, for pagination and export links.
+    filters: String,
+    grades: &'static [&'static str],
+    statuses: &'static [&'static str],
+}
+
+/// The filters of a student search as a query string (empty values left out).
+fn filter_query(q: &StudentQuery) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in [
+        ("student_no", &q.student_no),
+        ("citizen_id", &q.citizen_id),
+        ("name", &q.name),
+        ("name_prefix", &q.name_prefix),
+        ("school", &q.school),
+        ("grade", &q.grade),
+        ("status", &q.status),
+    ] {
+        if let Some(v) = value.as_deref().filter(|v| !v.trim().is_empty()) {
+            out.append_pair(key, v);
+        }
+    }
+    out.finish()
 }
 
 async fn student_list(
     State(state): State<AppState>,
     ctx: PageCtx,
-    q: Query<PageQuery>,
+    Query(q): Query<StudentQuery>,
+    paging: Query<PageQuery>,
 ) -> PageResult {
     let shell = Shell::new(&state, &ctx);
     let result: Result<Vec<StudentLine>, AppError> = async {
         let user = ctx.require_user()?;
-        Ok(registry::list_students(
+        Ok(registry::search_students(
             &state.db,
             &state.audit,
             &user.principal,
-            q.school.as_deref(),
+            &q,
             PAGE_SIZE + 1,
-            q.offset(),
+            paging.offset(),
         )
         .await?)
     }
@@ -707,9 +738,12 @@ async fn student_list(
     Ok(render(StudentListPage {
         shell,
         rows,
-        page: q.page(),
+        page: paging.page(),
         has_more,
-        school: q.school.clone().unwrap_or_default(),
+        filters: filter_query(&q),
+        q,
+        grades: registry::validate::GRADES,
+        statuses: registry::validate::STATUSES,
     }))
 }
 
@@ -720,6 +754,10 @@ struct StudentPage {
     view: StudentView,
     hukou: String,
     residence: String,
+    /// Whether the caller may record a 异动 on this record (the form is shown).
+    can_change: bool,
+    change_kinds: [ChangeKind; 9],
+    today: String,
 }
 
 /// The purpose a portal read is recorded under, by role.
@@ -755,11 +793,22 @@ async fn student_page(
             };
             let hukou = place(&view.student.hukou_division);
             let residence = place(&view.student.residence_division);
+            let can_change = ctx.user.as_ref().is_some_and(|u| {
+                let record = Resource::PersonRecord {
+                    org_code: &view.student.school_code,
+                    division: &view.school_division,
+                    person_key: &view.student.student_no,
+                };
+                authorize(&u.principal, Action::Write, record).is_ok()
+            });
             Ok(render(StudentPage {
                 shell,
                 view,
                 hukou,
                 residence,
+                can_change,
+                change_kinds: ChangeKind::ALL,
+                today: registry::today(),
             }))
         }
         Err(e) => Err(shell.fail(e)),
@@ -783,6 +832,43 @@ struct AuditRow {
     action: String,
     subject: String,
     purpose: String,
+}
+
+#[derive(Deserialize)]
+struct ChangeForm {
+    csrf: String,
+    kind: String,
+    date: String,
+    reason: String,
+}
+
+/// The 异动 form on a student's page: records the change, then shows the record again.
+async fn student_change(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(no): Path<String>,
+    Form(form): Form<ChangeForm>,
+) -> PageResult {
+    let shell = Shell::new(&state, &ctx);
+    let result: Result<String, AppError> = async {
+        let user = ctx.check_csrf(&form.csrf)?;
+        let no = StudentNo::parse(&no).map_err(|e| AppError::invalid(&e))?;
+        let kind = ChangeKind::parse(&form.kind).ok_or_else(|| {
+            AppError::bad_request("请选择异动类型。", "Choose the kind of change.")
+        })?;
+        let request = ChangeRequest {
+            kind,
+            date: form.date.clone(),
+            reason: form.reason.clone(),
+        };
+        registry::record_change(&state.db, &user.principal, &no, &request).await?;
+        Ok(format!("/students/{}", no.as_str()))
+    }
+    .await;
+    match result {
+        Ok(to) => Ok(Redirect::to(&to).into_response()),
+        Err(e) => Err(shell.fail(e)),
+    }
 }
 
 async fn audit_page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {

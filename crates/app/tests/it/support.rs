@@ -158,9 +158,15 @@ impl TestApp {
         config.db_max_connections = 4;
         let node = Node::open(config).await.expect("open node");
         let spec = test_spec();
-        seed::synthetic(&node.db, &spec, "test", &indicatif::ProgressBar::hidden())
-            .await
-            .expect("seed");
+        seed::synthetic(
+            &node.db,
+            &spec,
+            "test",
+            &test_db.dir.join("synthetic"),
+            &indicatif::ProgressBar::hidden(),
+        )
+        .await
+        .expect("seed");
         let accounts = seed::demo_accounts(&spec);
         seed::create_accounts(&node.db, &accounts, PASSWORD)
             .await
