@@ -188,7 +188,8 @@ impl Db {
                 .await?;
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let options = PgConnectOptions::from_str(url)?;
+            // Room for the TEMP tables imports stage rows in; allocated only when used.
+            let options = PgConnectOptions::from_str(url)?.options([("temp_buffers", "64MB")]);
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections.max(1))
                 .acquire_timeout(Duration::from_secs(10))

@@ -18,6 +18,8 @@ const HEADER_SEARCH_ROWS: usize = 20;
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 const OLE2_MAGIC: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+/// Good multi-byte characters needed per damaged sequence for text to count as UTF-8.
+const UTF8_GOOD_PER_BAD: usize = 50;
 
 /// A streaming reader of one uploaded table: yields the data rows below the header, one
 /// [`Record`] at a time, with the values in the order of the caller's [`ColumnSpec`]s.
@@ -30,7 +32,7 @@ pub struct TableReader {
     source: Source,
     header: Header,
     present: Vec<bool>,
-    /// Column of the file → index of its spec; used for the sparse rows of .xlsx.
+    /// Column of the sheet → index of its spec, for the sparse rows of .xlsx.
     spec_of_column: Vec<Option<usize>>,
     progress: Arc<Progress>,
     total: Option<u64>,
@@ -59,10 +61,13 @@ impl TableReader {
                 (SourceKind::Xlsx, Source::Xlsx(XlsxSource::spawn(input)?))
             }
             Detected::Csv => {
-                let (encoding, delimiter) = sniff_text(&name, &head)?;
+                let text = sniff_text(&name, &head)?;
                 let input = Box::new(Cursor::new(head).chain(file));
-                let source = CsvSource::new(input, encoding, delimiter, &progress);
-                (SourceKind::Csv(encoding), Source::Csv(source))
+                let source = CsvSource::new(input, text, &progress);
+                (
+                    SourceKind::Csv(text.encoding),
+                    Source::Csv(Box::new(source)),
+                )
             }
         };
         TableReader::start(kind, source, columns, progress, total)
@@ -83,10 +88,12 @@ impl TableReader {
                 (SourceKind::Xlsx, Source::Xlsx(XlsxSource::spawn(input)?))
             }
             Detected::Csv => {
-                let (encoding, delimiter) = sniff_text(name, head)?;
-                let source =
-                    CsvSource::new(Box::new(Cursor::new(bytes)), encoding, delimiter, &progress);
-                (SourceKind::Csv(encoding), Source::Csv(source))
+                let text = sniff_text(name, head)?;
+                let source = CsvSource::new(Box::new(Cursor::new(bytes)), text, &progress);
+                (
+                    SourceKind::Csv(text.encoding),
+                    Source::Csv(Box::new(source)),
+                )
             }
         };
         TableReader::start(kind, source, columns, progress, total)
@@ -101,11 +108,17 @@ impl TableReader {
     ) -> Result<TableReader, TabularError> {
         let header = find_header(&mut source, columns)?;
         let present = header.positions.iter().map(Option::is_some).collect();
-        let width = header.positions.iter().flatten().max().map_or(0, |&c| c + 1);
-        let mut spec_of_column = vec![None; width];
-        for (spec, col) in header.positions.iter().enumerate() {
-            if let Some(col) = *col {
-                spec_of_column[col] = Some(spec);
+        // Only sheet rows need the reverse map; its width is bounded by Excel's columns,
+        // whereas a CSV header could place a column a million fields to the right.
+        let mut spec_of_column = Vec::new();
+        if kind == SourceKind::Xlsx {
+            for (spec, col) in header.positions.iter().enumerate() {
+                if let Some(col) = *col {
+                    if spec_of_column.len() <= col {
+                        spec_of_column.resize(col + 1, None);
+                    }
+                    spec_of_column[col] = Some(spec);
+                }
             }
         }
         Ok(TableReader {
@@ -226,7 +239,8 @@ fn find_header(
 }
 
 pub(crate) enum Source {
-    Csv(CsvSource),
+    // Boxed: the CSV reader's state is several times the size of the channel end.
+    Csv(Box<CsvSource>),
     Xlsx(XlsxSource),
 }
 
@@ -280,8 +294,16 @@ fn detect(name: &str, head: &[u8]) -> Result<Detected, TabularError> {
     }
 }
 
-/// Decides the encoding and the delimiter of a text file from its first bytes.
-fn sniff_text(name: &str, head: &[u8]) -> Result<(Encoding, u8), TabularError> {
+/// What the first bytes of a text file say about the rest.
+#[derive(Clone, Copy)]
+pub(crate) struct TextFormat {
+    pub encoding: Encoding,
+    pub delimiter: u8,
+    /// Lines end in a bare CR, as in "CSV (Macintosh)" files from old Excel for Mac.
+    pub cr_line_ends: bool,
+}
+
+fn sniff_text(name: &str, head: &[u8]) -> Result<TextFormat, TabularError> {
     if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
         return Err(TabularError::Unsupported {
             name: name.to_string(),
@@ -290,20 +312,54 @@ fn sniff_text(name: &str, head: &[u8]) -> Result<(Encoding, u8), TabularError> {
     }
     let encoding = if head.starts_with(UTF8_BOM) {
         Encoding::Utf8Bom
+    } else if looks_like_utf8(head) {
+        Encoding::Utf8
     } else {
-        match std::str::from_utf8(head) {
-            Ok(_) => Encoding::Utf8,
-            // A character cut at the end of the sniffed bytes is still UTF-8.
-            Err(e) if e.error_len().is_none() => Encoding::Utf8,
-            Err(_) => Encoding::Gb18030,
-        }
+        Encoding::Gb18030
     };
-    // Excel's "Text (Tab delimited)" .txt uses tabs; neither byte occurs inside a
+    // Excel's "Text (Tab delimited)" .txt uses tabs. None of these bytes occurs inside a
     // multi-byte character in UTF-8 or GB18030, so raw counts are safe.
-    let tabs = head.iter().filter(|&&b| b == b'\t').count();
-    let commas = head.iter().filter(|&&b| b == b',').count();
-    let delimiter = if tabs > commas { b'\t' } else { b',' };
-    Ok((encoding, delimiter))
+    let count = |byte: u8| head.iter().filter(|&&b| b == byte).count();
+    Ok(TextFormat {
+        encoding,
+        delimiter: if count(b'\t') > count(b',') {
+            b'\t'
+        } else {
+            b','
+        },
+        cr_line_ends: count(b'\r') > 0 && count(b'\n') == 0,
+    })
+}
+
+/// Whether text is UTF-8. A character cut at the end of the sniffed bytes does not count
+/// against it, nor does a rare damaged sequence among many good ones: read as GB18030, a
+/// UTF-8 file would turn every name into other, valid-looking characters, whereas read as
+/// UTF-8 the damaged row is reported. GBK text has about as many invalid sequences as
+/// characters, so it is never taken for UTF-8.
+fn looks_like_utf8(mut bytes: &[u8]) -> bool {
+    let mut good = 0usize;
+    let mut bad = 0usize;
+    let non_ascii = |valid: &[u8]| valid.iter().filter(|&&b| b >= 0xC0).count();
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(_) => {
+                good += non_ascii(bytes);
+                break;
+            }
+            Err(e) => {
+                let (valid, rest) = bytes.split_at(e.valid_up_to());
+                good += non_ascii(valid);
+                match e.error_len() {
+                    None => break,
+                    Some(len) => {
+                        bad += 1;
+                        bytes = rest.get(len..).unwrap_or_default();
+                    }
+                }
+            }
+        }
+    }
+    bad * UTF8_GOOD_PER_BAD <= good
 }
 
 /// Shared between the reader and the wrapper that counts the bytes it consumes.

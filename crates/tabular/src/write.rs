@@ -41,6 +41,7 @@ pub struct Problem {
 /// CRLF line ends. Its files read back through [`crate::TableReader`] unchanged.
 pub struct CsvWriter<W: Write = File> {
     inner: csv::Writer<W>,
+    width: usize,
 }
 
 impl CsvWriter<File> {
@@ -52,23 +53,28 @@ impl CsvWriter<File> {
 impl<W: Write> CsvWriter<W> {
     /// Writes into any sink, e.g. the body of a download.
     pub fn new(writer: W, columns: &[ColumnSpec]) -> io::Result<CsvWriter<W>> {
-        CsvWriter::with_header(writer, columns.iter().map(|c| c.name))
+        let header: Vec<&str> = columns.iter().map(|c| c.name).collect();
+        CsvWriter::with_header(writer, &header)
     }
 
-    fn with_header<'a>(
-        mut writer: W,
-        header: impl IntoIterator<Item = &'a str>,
-    ) -> io::Result<CsvWriter<W>> {
+    fn with_header(mut writer: W, header: &[&str]) -> io::Result<CsvWriter<W>> {
         writer.write_all(BOM)?;
         let mut inner = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
             .from_writer(writer);
         inner.write_record(header)?;
-        Ok(CsvWriter { inner })
+        Ok(CsvWriter {
+            inner,
+            width: header.len(),
+        })
     }
 
     /// Writes one row; it must have one value per column.
     pub fn push(&mut self, values: &[&str]) -> io::Result<()> {
+        // Checked first: the csv crate notices a wrong length only after writing the row.
+        if values.len() != self.width {
+            return Err(wrong_width(values.len(), self.width));
+        }
         self.inner.write_record(values)?;
         Ok(())
     }
@@ -118,22 +124,24 @@ impl XlsxWriter {
 /// 原因; the .xlsx form has them in a sheet named 错误报告.
 pub struct ReportWriter(ReportTarget);
 
+/// Both boxed: the two writers differ several-fold in size.
 enum ReportTarget {
-    Csv(CsvWriter<File>),
-    Xlsx(XlsxWriter),
+    Csv(Box<CsvWriter<File>>),
+    Xlsx(Box<XlsxWriter>),
 }
 
 impl ReportWriter {
     /// UTF-8 with BOM so that Excel on Chinese Windows opens it correctly.
     pub fn csv(path: &Path) -> io::Result<ReportWriter> {
-        let writer = CsvWriter::with_header(File::create(path)?, REPORT_HEADER)?;
-        Ok(ReportWriter(ReportTarget::Csv(writer)))
+        let writer = CsvWriter::with_header(File::create(path)?, &REPORT_HEADER)?;
+        Ok(ReportWriter(ReportTarget::Csv(Box::new(writer))))
     }
 
     pub fn xlsx(path: &Path) -> io::Result<ReportWriter> {
         let sheets = report_sheets()?;
         let file = File::create(path)?;
-        Ok(ReportWriter(ReportTarget::Xlsx(XlsxWriter { sheets, file })))
+        let writer = Box::new(XlsxWriter { sheets, file });
+        Ok(ReportWriter(ReportTarget::Xlsx(writer)))
     }
 
     pub fn push(&mut self, problem: &Problem) -> io::Result<()> {
@@ -186,7 +194,9 @@ pub fn template_xlsx_bytes(
         return Err(invalid_input(format!("note for unknown column {name:?}")));
     }
     if examples.iter().any(|e| e.len() != columns.len()) {
-        return Err(invalid_input("an example row does not have one value per column"));
+        return Err(invalid_input(
+            "an example row does not have one value per column",
+        ));
     }
     let note_of = |spec: &ColumnSpec| {
         notes
@@ -237,9 +247,14 @@ pub fn template_xlsx_bytes(
     let guide = workbook.add_worksheet();
     guide.set_name(GUIDE_SHEET).map_err(xlsx_io)?;
     guide
-        .write_string(0, 0, "带 * 的列为必填。请勿修改表头；所有单元格均为文本格式，请直接输入或粘贴为文本。")
+        .write_string(
+            0,
+            0,
+            "带 * 的列为必填。请勿修改表头；所有单元格均为文本格式，请直接输入或粘贴为文本。",
+        )
         .map_err(xlsx_io)?;
-    for (col, (title, width)) in (0u16..).zip([("列名", 20), ("是否必填", 10), ("填写说明", 60)]) {
+    for (col, (title, width)) in (0u16..).zip([("列名", 20), ("是否必填", 10), ("填写说明", 60)])
+    {
         guide.set_column_width(col, width).map_err(xlsx_io)?;
         guide
             .write_string_with_format(2, col, title, &header)
@@ -296,17 +311,28 @@ fn report_sheets() -> io::Result<Sheets> {
     Sheets::new(REPORT_SHEET, header, REPORT_WIDTHS.to_vec())
 }
 
+/// A report row for CSV. The texts come from the upload, and Excel runs a CSV field that
+/// starts like a formula ("=HYPERLINK(...)"), so such a field gets a leading apostrophe.
+/// (The .xlsx report stores text cells, which Excel never evaluates.)
 fn report_cells(problem: &Problem) -> [String; 4] {
     let row = if problem.row == 0 {
         String::new()
     } else {
         problem.row.to_string()
     };
+    let inert = |text: &str| {
+        let text = clip(text);
+        if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{text}")
+        } else {
+            text.into_owned()
+        }
+    };
     [
         row,
-        clip(&problem.column).into_owned(),
-        clip(&problem.value).into_owned(),
-        clip(&problem.reason).into_owned(),
+        inert(&problem.column),
+        inert(&problem.value),
+        inert(&problem.reason),
     ]
 }
 
@@ -339,7 +365,9 @@ fn clip(text: &str) -> Cow<'_, str> {
 
 /// Width in Excel's character units: CJK and other full-width characters take two.
 fn display_width(text: &str) -> usize {
-    text.chars().map(|c| if c.len_utf8() > 1 { 2 } else { 1 }).sum()
+    text.chars()
+        .map(|c| if c.len_utf8() > 1 { 2 } else { 1 })
+        .sum()
 }
 
 enum Cell<'a> {
@@ -403,11 +431,7 @@ impl Sheets {
     fn push<'a>(&mut self, cells: impl IntoIterator<Item = Cell<'a>>) -> io::Result<()> {
         let cells: Vec<Cell<'a>> = cells.into_iter().collect();
         if cells.len() != self.header.len() {
-            return Err(invalid_input(format!(
-                "a row has {} values for {} columns",
-                cells.len(),
-                self.header.len()
-            )));
+            return Err(wrong_width(cells.len(), self.header.len()));
         }
         if self.next_row > self.rows_per_sheet {
             self.add_sheet()?;
@@ -439,6 +463,10 @@ fn sheet_name(base: &str, number: usize) -> String {
     };
     let keep = SHEET_NAME_CHARS.saturating_sub(suffix.chars().count());
     base.chars().take(keep).chain(suffix.chars()).collect()
+}
+
+fn wrong_width(values: usize, columns: usize) -> io::Error {
+    invalid_input(format!("a row has {values} values for {columns} columns"))
 }
 
 fn invalid_input(message: impl Into<String>) -> io::Error {
@@ -506,7 +534,9 @@ mod tests {
         let mut rows = Vec::new();
         for name in book.sheet_names() {
             let range = book.worksheet_range(&name).unwrap();
-            let mut sheet_rows = range.rows().map(|r| r.iter().map(|c| c.to_string()).collect::<Vec<_>>());
+            let mut sheet_rows = range
+                .rows()
+                .map(|r| r.iter().map(|c| c.to_string()).collect::<Vec<_>>());
             assert_eq!(sheet_rows.next().unwrap(), ["学籍号", "姓名"]);
             rows.extend(sheet_rows.map(|r| r[0].clone()));
         }

@@ -237,7 +237,10 @@ mod tests {
         assert_eq!(cell_text(&DataRef::Float(170.5)), "170.5");
         assert_eq!(cell_text(&DataRef::Float(0.1 + 0.2)), "0.3");
         assert_eq!(cell_text(&DataRef::Float(1e20)), "100000000000000000000");
-        assert_eq!(cell_text(&DataRef::Float(5.10104200001011e17)), "510104200001011000");
+        assert_eq!(
+            cell_text(&DataRef::Float(5.10104200001011e17)),
+            "510104200001011000"
+        );
         assert_eq!(cell_text(&DataRef::Float(f64::NAN)), "NaN");
         assert_eq!(cell_text(&DataRef::Int(-42)), "-42");
     }
@@ -251,11 +254,8 @@ mod tests {
         for serial in [f64::NAN, f64::INFINITY, -1.0, 1e300] {
             let _ = cell_text(&date(serial));
         }
-        let duration = DataRef::DateTime(ExcelDateTime::new(
-            1.5,
-            ExcelDateTimeType::TimeDelta,
-            false,
-        ));
+        let duration =
+            DataRef::DateTime(ExcelDateTime::new(1.5, ExcelDateTimeType::TimeDelta, false));
         assert_eq!(cell_text(&duration), "36:00:00");
         assert_eq!(cell_text(&DataRef::Bool(true)), "TRUE");
         assert_eq!(cell_text(&DataRef::Error(CellErrorType::NA)), "#N/A");

@@ -6,8 +6,8 @@ use proptest::prelude::*;
 use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook};
 use tabular::{
     ColumnSpec, CsvWriter, Encoding, Problem, Record, ReportWriter, SourceKind, TableReader,
-    TabularError, Unsupported, XlsxWriter, report_csv_bytes, report_xlsx_bytes,
-    template_csv_bytes, template_xlsx_bytes,
+    TabularError, Unsupported, XlsxWriter, report_csv_bytes, report_xlsx_bytes, template_csv_bytes,
+    template_xlsx_bytes,
 };
 
 static STUDENT: &[ColumnSpec] = &[
@@ -116,7 +116,10 @@ fn gb18030_csv_keeps_names_outside_the_bmp() {
     assert!(!had_errors);
     let reader = TableReader::from_bytes("名单.csv", bytes.into_owned(), STUDENT).unwrap();
     assert_eq!(reader.kind(), SourceKind::Csv(Encoding::Gb18030));
-    let names: Vec<String> = all(reader).into_iter().map(|r| r.values[1].clone()).collect();
+    let names: Vec<String> = all(reader)
+        .into_iter()
+        .map(|r| r.values[1].clone())
+        .collect();
     assert_eq!(names, ["王𫖯", "李𬌗"]);
     assert_eq!(names[0].as_bytes(), "王𫖯".as_bytes());
 }
@@ -124,7 +127,9 @@ fn gb18030_csv_keeps_names_outside_the_bmp() {
 #[test]
 fn gbk_csv_with_rare_characters() {
     // Characters people complain about: rare but inside GBK.
-    let names = ["张堃", "李喆", "王赟", "陈祎", "刘彧", "赵犇", "孙淼", "周燚", "吴垚"];
+    let names = [
+        "张堃", "李喆", "王赟", "陈祎", "刘彧", "赵犇", "孙淼", "周燚", "吴垚",
+    ];
     let mut text = String::from("学籍号,姓名\n");
     for (i, name) in names.iter().enumerate() {
         text.push_str(&format!("G{i},{name}\n"));
@@ -133,13 +138,19 @@ fn gbk_csv_with_rare_characters() {
     assert!(!had_errors);
     let reader = TableReader::from_bytes("名单.csv", bytes.into_owned(), STUDENT).unwrap();
     assert_eq!(reader.kind(), SourceKind::Csv(Encoding::Gb18030));
-    let read: Vec<String> = all(reader).into_iter().map(|r| r.values[1].clone()).collect();
+    let read: Vec<String> = all(reader)
+        .into_iter()
+        .map(|r| r.values[1].clone())
+        .collect();
     assert_eq!(read, names);
 }
 
 #[test]
 fn invalid_gb18030_sequence_is_an_error_naming_the_row() {
-    let mut bytes = encoding_rs::GBK.encode("学籍号,姓名\nG1,张三\n").0.into_owned();
+    let mut bytes = encoding_rs::GBK
+        .encode("学籍号,姓名\nG1,张三\n")
+        .0
+        .into_owned();
     bytes.extend_from_slice(b"G2,\x81\x20\n");
     bytes.extend_from_slice(&encoding_rs::GBK.encode("G3,李四\n").0);
     let mut reader = TableReader::from_bytes("名单.csv", bytes, STUDENT).unwrap();
@@ -153,7 +164,10 @@ fn invalid_gb18030_sequence_is_an_error_naming_the_row() {
         }
     ));
     // The reader goes on with the next row.
-    assert_eq!(reader.next().unwrap().unwrap(), record(4, &["G3", "李四", "", ""]));
+    assert_eq!(
+        reader.next().unwrap().unwrap(),
+        record(4, &["G3", "李四", "", ""])
+    );
     assert!(reader.next().is_none());
 }
 
@@ -182,13 +196,29 @@ fn invalid_utf8_after_the_sniffed_bytes_is_an_error_naming_the_row() {
 }
 
 #[test]
+fn a_damaged_byte_early_in_a_utf8_file_is_reported_not_misdecoded() {
+    let mut bytes = "学籍号,姓名\nG1,王?\n".as_bytes().to_vec();
+    // The '?' after 王 becomes a byte that is never UTF-8.
+    let at = bytes.len() - 2;
+    bytes[at] = 0xFF;
+    for i in 2..40 {
+        bytes.extend_from_slice(format!("G{i},欧阳娜娜\n").as_bytes());
+    }
+    let mut reader = TableReader::from_bytes("名单.csv", bytes, STUDENT).unwrap();
+    assert_eq!(reader.kind(), SourceKind::Csv(Encoding::Utf8));
+    assert!(matches!(
+        reader.next(),
+        Some(Err(TabularError::Encoding { row: 2, .. }))
+    ));
+    assert!(reader.all(|r| r.unwrap().values[1] == "欧阳娜娜"));
+}
+
+#[test]
 fn a_character_cut_at_the_sniff_boundary_is_still_utf8() {
-    let header = "学籍号,姓名\n";
-    let mut text = String::from(header);
     // Place "王" (3 bytes) across the 64 KiB mark.
-    let pad = 64 * 1024 - text.len() - 3 - 1;
-    text.push_str(&format!("G1,{}\n", "a".repeat(pad - 3)));
-    text.push_str("G2,王\n");
+    let head = "学籍号,姓名\nG1,";
+    let pad = 64 * 1024 - 1 - head.len() - "\nG2,".len();
+    let text = format!("{head}{}\nG2,王\n", "a".repeat(pad));
     assert!(!text.is_char_boundary(64 * 1024));
     let reader = csv(&text).unwrap();
     assert_eq!(reader.kind(), SourceKind::Csv(Encoding::Utf8));
@@ -201,7 +231,9 @@ fn utf16_and_legacy_xls_are_refused_with_a_hint() {
     for unit in "学籍号,姓名\r\n".encode_utf16() {
         utf16.extend_from_slice(&unit.to_le_bytes());
     }
-    let err = TableReader::from_bytes("名单.txt", utf16, STUDENT).err().unwrap();
+    let err = TableReader::from_bytes("名单.txt", utf16, STUDENT)
+        .err()
+        .unwrap();
     assert!(matches!(
         err,
         TabularError::Unsupported {
@@ -213,7 +245,9 @@ fn utf16_and_legacy_xls_are_refused_with_a_hint() {
 
     let mut xls = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".to_vec();
     xls.extend(garbage(600, 1));
-    let err = TableReader::from_bytes("名单.xls", xls, STUDENT).err().unwrap();
+    let err = TableReader::from_bytes("名单.xls", xls, STUDENT)
+        .err()
+        .unwrap();
     assert!(matches!(
         err,
         TabularError::Unsupported {
@@ -231,24 +265,34 @@ fn tab_delimited_text() {
     assert_eq!(values(reader), [["G1", "王𫖯", "", ""]]);
 }
 
+#[test]
+fn old_mac_line_ends() {
+    let reader = csv("名单\r学籍号,姓名\rG1,王𫖯\r\rG2,\"李\r四\"\r").unwrap();
+    assert_eq!(reader.header_row(), 2);
+    assert_eq!(
+        all(reader),
+        [
+            record(3, &["G1", "王𫖯", "", ""]),
+            record(5, &["G2", "李\n四", "", ""]),
+        ]
+    );
+}
+
 // ---- header ----
 
 #[test]
 fn title_rows_above_the_header_are_skipped() {
-    let reader = csv(
-        "重庆市2024年学籍名单,,\n填表说明：带*为必填,,\n\n学籍号,姓名\r\nG1,王𫖯\n",
-    )
-    .unwrap();
+    let reader =
+        csv("重庆市2024年学籍名单,,\n填表说明：带*为必填,,\n\n学籍号,姓名\r\nG1,王𫖯\n").unwrap();
     assert_eq!(reader.header_row(), 4);
     assert_eq!(all(reader), [record(5, &["G1", "王𫖯", "", ""])]);
 }
 
 #[test]
 fn reordered_marked_and_extra_columns() {
-    let reader = csv(
-        "备注,　姓名,序号,*学籍号,出生日期（YYYY-MM-DD）\n班长,王𫖯 ,1,＊G1,2008-01-01\n",
-    )
-    .unwrap();
+    let reader =
+        csv("备注,　姓名,序号,*学籍号,出生日期（YYYY-MM-DD）\n班长,王𫖯 ,1,＊G1,2008-01-01\n")
+            .unwrap();
     assert_eq!(reader.extra_columns(), ["备注", "序号"]);
     assert_eq!(reader.columns_present(), [true, true, true, false]);
     // Only the surrounding whitespace goes; a '*' in a value is the value.
@@ -281,7 +325,9 @@ fn missing_required_columns_are_all_named() {
 fn header_must_be_within_the_first_twenty_rows() {
     let titles = |n: usize| "说明\n".repeat(n);
     assert!(csv(&format!("{}学籍号,姓名\nG1,王\n", titles(19))).is_ok());
-    let err = csv(&format!("{}学籍号,姓名\nG1,王\n", titles(20))).err().unwrap();
+    let err = csv(&format!("{}学籍号,姓名\nG1,王\n", titles(20)))
+        .err()
+        .unwrap();
     assert!(matches!(err, TabularError::Header { .. }));
 }
 
@@ -304,8 +350,7 @@ fn duplicate_header_is_an_error() {
 
 #[test]
 fn blank_short_and_long_rows() {
-    let reader = csv(
-        "学籍号,姓名,出生日期\n\
+    let reader = csv("学籍号,姓名,出生日期\n\
          G1,王𫖯,2008-01-01\n\
          ,,\n\
          \u{3000}, ,\t\n\
@@ -313,8 +358,7 @@ fn blank_short_and_long_rows() {
          G2\n\
          G3,李𬌗,2008-02-29,多余,更多\n\
          ,,\n\
-         \n",
-    )
+         \n")
     .unwrap();
     assert_eq!(
         all(reader),
@@ -336,6 +380,24 @@ fn quoted_fields_spanning_lines_keep_the_user_visible_row() {
             record(4, &["G2", "李, \"四\"", "", ""]),
         ]
     );
+}
+
+#[test]
+fn row_numbers_with_crlf_blank_lines_and_no_final_line_end() {
+    let reader =
+        csv("标题\r\n\r\n学籍号,姓名\r\n\r\nG1,王\r\n,\r\n\n\nG2,\"李\r\n四\"\r\nG3,赵").unwrap();
+    assert_eq!(reader.header_row(), 3);
+    assert_eq!(
+        all(reader),
+        [
+            record(5, &["G1", "王", "", ""]),
+            record(9, &["G2", "李\r\n四", "", ""]),
+            record(11, &["G3", "赵", "", ""]),
+        ]
+    );
+    // A quoted line break in the last record of a file without a final line end.
+    let reader = csv("学籍号,姓名\nG1,\"王\n五\"").unwrap();
+    assert_eq!(all(reader), [record(2, &["G1", "王\n五", "", ""])]);
 }
 
 #[test]
@@ -413,7 +475,10 @@ fn open_reads_files_and_reports_io_errors() {
     let path = dir.path().join("名单.CSV");
     fs::write(&path, "学籍号,姓名\nG1,王𫖯\n").unwrap();
     let reader = TableReader::open(&path, STUDENT).unwrap();
-    assert_eq!(reader.total_bytes(), Some(fs::metadata(&path).unwrap().len()));
+    assert_eq!(
+        reader.total_bytes(),
+        Some(fs::metadata(&path).unwrap().len())
+    );
     assert_eq!(values(reader), [["G1", "王𫖯", "", ""]]);
 
     let err = TableReader::open(&dir.path().join("没有.csv"), STUDENT)
@@ -428,7 +493,8 @@ fn streams_a_large_csv() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("大名单.csv");
     let mut out = BufWriter::new(fs::File::create(&path).unwrap());
-    out.write_all("重庆市学籍名单\n\n姓名,备注,学籍号\n".as_bytes()).unwrap();
+    out.write_all("重庆市学籍名单\n\n姓名,备注,学籍号\n".as_bytes())
+        .unwrap();
     let mut expected_line = Vec::with_capacity(ROWS as usize);
     let mut line = 3;
     for i in 0..ROWS {
@@ -508,14 +574,23 @@ fn xlsx_with_numbers_dates_booleans_and_shared_strings() {
     let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
     let ws = book.add_worksheet();
     ws.write_string(0, 0, "重庆市某中学学籍名单").unwrap();
-    let header = ["学籍号", "*姓名", "出生日期(YYYY-MM-DD)", "学校标识码", "在校", "身高", "核对"];
+    let header = [
+        "学籍号",
+        "*姓名",
+        "出生日期(YYYY-MM-DD)",
+        "学校标识码",
+        "在校",
+        "身高",
+        "核对",
+    ];
     for (col, title) in (0u16..).zip(header) {
         ws.write_string(1, col, title).unwrap();
     }
     ws.write_string(2, 0, " G500101200801011234 ").unwrap();
     ws.write_string(2, 1, "王𫖯").unwrap();
     let birthday = ExcelDateTime::from_ymd(2008, 1, 1).unwrap();
-    ws.write_datetime_with_format(2, 2, &birthday, &date).unwrap();
+    ws.write_datetime_with_format(2, 2, &birthday, &date)
+        .unwrap();
     ws.write_number(2, 3, 2151010001.0).unwrap();
     ws.write_boolean(2, 4, true).unwrap();
     ws.write_number(2, 5, 170.5).unwrap();
@@ -529,7 +604,8 @@ fn xlsx_with_numbers_dates_booleans_and_shared_strings() {
         .unwrap()
         .and_hms(8, 30, 5)
         .unwrap();
-    ws.write_datetime_with_format(5, 2, &moment, &datetime).unwrap();
+    ws.write_datetime_with_format(5, 2, &moment, &datetime)
+        .unwrap();
     ws.write_number(5, 3, 0.1).unwrap();
     ws.write_boolean(5, 4, false).unwrap();
     // A cell far right of the header is ignored, not a reason to allocate.
@@ -698,6 +774,26 @@ fn report_writers() {
 
     let bytes = report_csv_bytes(&problems());
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+
+    // A value that Excel would run as a formula is defused in the CSV report only.
+    let formula = [Problem {
+        row: 2,
+        column: "姓名".into(),
+        value: "=HYPERLINK(\"http://x\")".into(),
+        reason: "不是姓名".into(),
+    }];
+    let csv_report = TableReader::from_bytes("报告.csv", report_csv_bytes(&formula), REPORT);
+    assert_eq!(
+        values(csv_report.unwrap())[0][2],
+        "'=HYPERLINK(\"http://x\")"
+    );
+    let xlsx_report =
+        TableReader::from_bytes("报告.xlsx", report_xlsx_bytes(&formula).unwrap(), REPORT);
+    assert_eq!(
+        values(xlsx_report.unwrap())[0][2],
+        "=HYPERLINK(\"http://x\")"
+    );
+
     check_report(TableReader::from_bytes("报告.csv", bytes, REPORT).unwrap());
     let bytes = report_xlsx_bytes(&problems()).unwrap();
     check_report(TableReader::from_bytes("报告.xlsx", bytes, REPORT).unwrap());
@@ -710,10 +806,7 @@ fn templates_read_back() {
         ("学籍号", "G + 18 位身份证号，如 G510104200801011234"),
         ("出生日期", "格式 YYYY-MM-DD，如 2008-01-01"),
     ];
-    let examples = vec![
-        example(),
-        ["L1", "李𬌗", "", ""].map(String::from).to_vec(),
-    ];
+    let examples = vec![example(), ["L1", "李𬌗", "", ""].map(String::from).to_vec()];
     let book = template_xlsx_bytes("学生名单", STUDENT, &notes, &examples).unwrap();
     let reader = TableReader::from_bytes("模板.xlsx", book, STUDENT).unwrap();
     assert_eq!(reader.header_row(), 1);
@@ -740,7 +833,7 @@ fn template_sheets() {
     let guide = book.worksheet_range("填写说明").unwrap();
     let row = guide
         .rows()
-        .find(|r| r.first().is_some_and(|c| c.to_string() == "姓名"))
+        .find(|r| matches!(r.first(), Some(calamine::Data::String(s)) if s == "姓名"))
         .unwrap();
     assert_eq!(row[1].to_string(), "必填");
     assert_eq!(row[2].to_string(), "与户口簿一致");
@@ -790,7 +883,10 @@ fn every_error_has_a_code_and_two_messages() {
     for e in &errors {
         let zh = e.message(Lang::Zh);
         let en = e.message(Lang::En);
-        assert!(zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{zh}");
+        assert!(
+            zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "{zh}"
+        );
         assert!(en.is_ascii() || en.contains('“'), "{en}");
     }
     assert!(errors[4].message(Lang::Zh).contains("第 7 行"));

@@ -1,0 +1,103 @@
+# Shared helpers for bench/*.sh. Source it; do not run it.
+# shellcheck shell=bash
+
+BENCH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BENCH_DIR="${BENCH_DIR:-/tmp/chuanyu-bench}"
+CHUANYU="${CHUANYU:-$BENCH_ROOT/target/release/chuanyu}"
+PGHOST="${PGHOST:-127.0.0.1}"
+PGPORT="${PGPORT:-5432}"
+PGUSER="${PGUSER:-postgres}"
+export PGHOST PGPORT PGUSER
+RESULTS="${RESULTS:-$BENCH_DIR/results.txt}"
+TIME=/usr/bin/time
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 2; }
+
+# require CMD "how to install it"
+require() {
+    command -v "$1" >/dev/null 2>&1 || die "$1 not found; install it with: $2"
+}
+
+require_chuanyu() {
+    [[ -x "$CHUANYU" ]] || die "no binary at $CHUANYU; build it with: (cd $BENCH_ROOT && cargo build --release --bin chuanyu), or set CHUANYU=/path/to/chuanyu"
+}
+
+# The machine, for the record: cores, memory, CPU model, kernel, date.
+machine() {
+    echo "date:   $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "nproc:  $(nproc)"
+    echo "cpu:    $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+    echo "kernel: $(uname -sr)"
+    echo "memory: $(free -h | awk '/^Mem:/ {print $2 " total, " $7 " available"}')"
+    echo "chuanyu: $("$CHUANYU" --version 2>/dev/null || echo '?') ($(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null || echo 'no git')$(git -C "$BENCH_ROOT" diff --quiet HEAD -- crates Cargo.toml Cargo.lock 2>/dev/null || echo ', with uncommitted changes'))"
+    echo "sqlite3: $(sqlite3 --version 2>/dev/null | cut -d' ' -f1)  psql: $(psql --version 2>/dev/null | awk '{print $3}')  server: $(psql -XAtq -d postgres -c 'SHOW server_version' 2>/dev/null || echo '?')"
+}
+
+# Generated data for N students, reused across scripts and runs: prints the directory.
+# (chuanyu gen is deterministic for a given seed and size.)
+data_for() {
+    local n=$1 dir="$BENCH_DIR/data-$1"
+    if [[ ! -s "$dir/students.csv" || ! -s "$dir/schools.csv" ]]; then
+        log "generating $n students into $dir"
+        rm -rf "$dir"
+        mkdir -p "$dir"
+        "$CHUANYU" gen --member SC --out "$dir" --students "$n" --schools 2000 --teachers 0 --format csv >&2
+    fi
+    echo "$dir"
+}
+
+# timed OUT_PREFIX CMD...: runs CMD under /usr/bin/time; writes OUT_PREFIX.time ("secs rss_kb"),
+# OUT_PREFIX.out and OUT_PREFIX.err; returns CMD's exit status.
+timed() {
+    local prefix=$1
+    shift
+    sync
+    local rc=0
+    "$TIME" -f '%e %M' -o "$prefix.time" "$@" >"$prefix.out" 2>"$prefix.err" || rc=$?
+    return $rc
+}
+secs_of() { awk 'END {print $1}' "$1.time"; }
+rss_of() { awk 'END {print $2}' "$1.time"; }
+
+# ratio A B: A / B with two decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+per_sec() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "n/a" }'; }
+mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
+# met VALUE OP TARGET -> yes/no
+met() { awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN {
+    ok = (op == ">=") ? (v >= t) : (op == "<") ? (v < t) : 0; print (ok ? "yes" : "NO") }'; }
+
+# A fresh PostgreSQL database; its name is remembered so that cleanup_pg drops it.
+PG_DATABASES=()
+fresh_pg_db() {
+    local name=$1
+    PG_DATABASES+=("$name")
+    PGOPTIONS='-c client_min_messages=warning' psql -XAtq -v ON_ERROR_STOP=1 -d postgres \
+        -c "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >/dev/null
+}
+cleanup_pg() {
+    local db
+    for db in "${PG_DATABASES[@]}"; do
+        PGOPTIONS='-c client_min_messages=warning' psql -XAtq -d postgres \
+            -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 ||
+            log "could not drop database $db; drop it by hand"
+    done
+    PG_DATABASES=()
+}
+pg_url() { echo "postgres://$PGUSER@$PGHOST:$PGPORT/$1"; }
+
+# A fresh node in DIR (SQLite unless a database URL is given); imports the schools (untimed).
+fresh_node() {
+    local dir=$1 data=$2 url=${3:-}
+    rm -rf "$dir"
+    if [[ -n "$url" ]]; then
+        "$CHUANYU" init --member SC --dir "$dir" --database "$url" >/dev/null
+    else
+        "$CHUANYU" init --member SC --dir "$dir" >/dev/null
+    fi
+    "$CHUANYU" import schools "$data/schools.csv" --config "$dir/chuanyu.toml" >/dev/null
+}
+
+# The "读取 read N · 新增 inserted N · ... 拒绝 rejected N" line of chuanyu import.
+import_field() { sed -n "s/.* $1 \([0-9]*\).*/\1/p" "$2" | head -n 1; }

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Usage: bench/lookup.sh [--pg] [STUDENTS]        (default 1000000; 15000000 = Sichuan scale)
+#
+# Authenticated, audited point look-up of a student (GET /api/v1/students/{学籍号} with a
+# bearer token) against GET /healthz on the same server under the same load, in one run:
+# wrk, 64 connections, 2 threads, --latency: /healthz, then the look-up, then /healthz again.
+# Reports requests/s, p50/p99 and lookup_rps / mean(healthz_rps). --pg: a PostgreSQL node
+# instead of SQLite.
+#
+# Environment: BENCH_DIR (default /tmp/chuanyu-bench; generated data is shared with
+# import.sh), CHUANYU (binary), DURATION (per wrk run, default 20s), CONNECTIONS (64),
+# THREADS (2), SAMPLE (random 学籍号 drawn from the CSV, 10000), IMPORT_TIMEOUT (seconds the
+# import may take before the run is abandoned, default 3600), PGHOST/PGPORT/PGUSER, KEEP=1
+# (keep the node afterwards), RESULTS (default $BENCH_DIR/results.txt).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+ENGINE=sqlite
+STUDENTS=1000000
+for arg in "$@"; do
+    case "$arg" in
+    --pg) ENGINE=postgres ;;
+    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) [[ "$arg" =~ ^[0-9]+$ ]] || die "unknown argument $arg (usage: bench/lookup.sh [--pg] [STUDENTS])"; STUDENTS=$arg ;;
+    esac
+done
+DURATION="${DURATION:-20s}"
+CONNECTIONS="${CONNECTIONS:-64}"
+THREADS="${THREADS:-2}"
+SAMPLE="${SAMPLE:-10000}"
+IMPORT_TIMEOUT="${IMPORT_TIMEOUT:-3600}"
+LUA="$BENCH_ROOT/bench/wrk-get.lua"
+
+require_chuanyu
+require wrk "apt-get install -y wrk"
+require curl "apt-get install -y curl"
+require sqlite3 "apt-get install -y sqlite3"
+require "$TIME" "apt-get install -y time"
+if [[ $ENGINE == postgres ]]; then
+    require psql "apt-get install -y postgresql-client (and a server on $PGHOST:$PGPORT, user $PGUSER, trust auth)"
+    psql -XAtq -d postgres -c 'SELECT 1' >/dev/null || die "PostgreSQL not reachable at $PGHOST:$PGPORT as $PGUSER"
+fi
+
+RUN="$BENCH_DIR/lookup-$ENGINE-$STUDENTS"
+NODE="$RUN/node"
+CONFIG="$NODE/chuanyu.toml"
+PGNODE="chuanyu_bench_lookup_$$"
+SERVER_PID=
+mkdir -p "$BENCH_DIR"
+rm -rf "$RUN"
+mkdir -p "$RUN"
+
+stop_server() {
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        local i
+        for i in $(seq 1 50); do # up to 10 s for a graceful stop
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            sleep 0.2
+        done
+        kill -9 "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    SERVER_PID=
+}
+cleanup() {
+    stop_server
+    cleanup_pg
+    [[ "${KEEP:-}" == 1 ]] || rm -rf "$NODE"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- node with STUDENTS students
+DATA="$(data_for "$STUDENTS")"
+URL=
+if [[ $ENGINE == postgres ]]; then
+    fresh_pg_db "$PGNODE"
+    URL="$(pg_url "$PGNODE")"
+fi
+fresh_node "$NODE" "$DATA" "$URL"
+log "importing $STUDENTS students into a fresh $ENGINE node (timed, for the record)"
+import_rc=0
+timed "$RUN/import" timeout "$IMPORT_TIMEOUT" "$CHUANYU" import students "$DATA/students.csv" --config "$CONFIG" ||
+    import_rc=$?
+IMPORT_SECS=$(secs_of "$RUN/import")
+IMPORT_RSS=$(rss_of "$RUN/import")
+IMPORT_REJECTED=$(import_field rejected "$RUN/import.out")
+if [[ $import_rc == 124 ]]; then
+    { echo "== bench/lookup.sh$([[ $ENGINE == postgres ]] && echo ' --pg') $STUDENTS"; machine
+      echo "import of $STUDENTS students stopped after IMPORT_TIMEOUT=${IMPORT_TIMEOUT}s; no look-up run"
+      echo "disk: CSV $(du -h "$DATA/students.csv" | cut -f1); node directory $(du -sh "$NODE" | cut -f1) when stopped"
+      echo; } | tee -a "$RESULTS"
+    exit 1
+fi
+[[ $import_rc == 0 ]] || log "import exited $import_rc: $(cat "$RUN/import.out" "$RUN/import.err" | head -n 5)"
+log "import: ${IMPORT_SECS} s, peak RSS $(mb "$IMPORT_RSS") MB, rejected ${IMPORT_REJECTED:-?}"
+
+echo pw-12345678 | "$CHUANYU" user add --config "$CONFIG" --username bench --role platform-admin --password-stdin >/dev/null
+
+# ---------------------------------------------------------------- server
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+PORT=
+for p in $(seq 18080 18179); do
+    if port_free "$p"; then PORT=$p; break; fi
+done
+[[ -n "$PORT" ]] || die "no free port in 18080-18179"
+BASE="http://127.0.0.1:$PORT"
+"$CHUANYU" serve --config "$CONFIG" --listen "127.0.0.1:$PORT" >"$RUN/server.log" 2>&1 &
+SERVER_PID=$!
+for i in $(seq 1 100); do # up to 20 s
+    curl -sf -o /dev/null "$BASE/healthz" && break
+    kill -0 "$SERVER_PID" 2>/dev/null || die "server exited: $(tail -n 5 "$RUN/server.log")"
+    sleep 0.2
+done
+curl -sf -o /dev/null "$BASE/healthz" || die "server not answering on $BASE"
+log "server pid $SERVER_PID on $BASE"
+
+TOKEN=$(curl -sf -X POST -H 'content-type: application/json' \
+    -d '{"username":"bench","password":"pw-12345678"}' "$BASE/api/v1/auth/token" |
+    sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p')
+[[ -n "$TOKEN" ]] || die "no token from $BASE/api/v1/auth/token"
+
+# SAMPLE random 学籍号 from the CSV (fixed seed: the same sample every run).
+IDS="$RUN/ids.txt"
+awk -F, -v n="$STUDENTS" -v k="$((SAMPLE + SAMPLE / 5))" -v want="$SAMPLE" '
+    BEGIN { srand(42) }
+    NR > 1 && rand() < k / n { print $1; if (++got == want) exit }' "$DATA/students.csv" >"$IDS"
+log "$(wc -l <"$IDS") random 学籍号 in $IDS"
+first=$(head -n 1 "$IDS")
+status=$(curl -s -o "$RUN/sample.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/students/$first")
+[[ $status == 200 ]] || die "GET /api/v1/students/$first answered $status: $(head -c 300 "$RUN/sample.json")"
+
+audit_rows() {
+    if [[ $ENGINE == postgres ]]; then
+        psql -XAtq -d "$PGNODE" -c 'SELECT count(*) FROM audit_log'
+    else
+        sqlite3 "$NODE/data/chuanyu.db" 'SELECT count(*) FROM audit_log'
+    fi
+}
+
+# ---------------------------------------------------------------- wrk runs
+# run_wrk NAME: wrk with the environment set by the caller; output in $RUN/NAME.wrk
+run_wrk() {
+    log "wrk $1: -t$THREADS -c$CONNECTIONS -d$DURATION"
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency -s "$LUA" "$BASE" >"$RUN/$1.wrk" 2>&1
+}
+rps_of() { awk '/^Requests\/sec:/ {print $2}' "$RUN/$1.wrk"; }
+# pct_of NAME 50|99: latency percentile in ms
+pct_of() {
+    awk -v p="$2%" '$1 == p {
+        v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+        if (u == "us") v /= 1000; else if (u == "s") v *= 1000; else if (u == "m") v *= 60000;
+        printf "%.2f", v; exit }' "$RUN/$1.wrk"
+}
+bad_of() { sed -n 's/.*non-200: \([0-9]*\).*/\1/p' "$RUN/$1.wrk"; }
+responses_of() { sed -n 's/^responses: \([0-9]*\),.*/\1/p' "$RUN/$1.wrk"; }
+errors_of() { grep -E 'Socket errors|Non-2xx' "$RUN/$1.wrk" | tr '\n' ' ' || true; }
+
+export BENCH_PATH=/healthz BENCH_IDS= BENCH_PREFIX= BENCH_TOKEN=
+run_wrk healthz1
+audit_before=$(audit_rows)
+export BENCH_PATH= BENCH_IDS="$IDS" BENCH_PREFIX=/api/v1/students/ BENCH_TOKEN="$TOKEN"
+run_wrk lookup
+sleep 1 # the last audit group commit
+audit_after=$(audit_rows)
+export BENCH_PATH=/healthz BENCH_IDS= BENCH_PREFIX= BENCH_TOKEN=
+run_wrk healthz2
+stop_server
+
+# ---------------------------------------------------------------- report
+if [[ $ENGINE == postgres ]]; then
+    DB_SIZE="PostgreSQL database $(psql -XAtq -d "$PGNODE" -c "SELECT pg_size_pretty(pg_database_size('$PGNODE'))")"
+else
+    DB_SIZE="SQLite node $(du -sh "$NODE/data" | cut -f1)"
+fi
+H1=$(rps_of healthz1)
+H2=$(rps_of healthz2)
+HMEAN=$(awk -v a="$H1" -v b="$H2" 'BEGIN { printf "%.0f", (a + b) / 2 }')
+L=$(rps_of lookup)
+R=$(ratio "$L" "$HMEAN")
+P99=$(pct_of lookup 99)
+report() {
+    echo "== bench/lookup.sh$([[ $ENGINE == postgres ]] && echo ' --pg') $STUDENTS"
+    machine
+    echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency; $(wc -l <"$IDS") random 学籍号; server and wrk share the machine"
+    echo "import: $STUDENTS students in $IMPORT_SECS s ($(per_sec "$STUDENTS" "$IMPORT_SECS") rows/s), peak RSS $(mb "$IMPORT_RSS") MB, rejected ${IMPORT_REJECTED:-?}, exit $import_rc"
+    echo "disk: CSV $(du -h "$DATA/students.csv" | cut -f1); $DB_SIZE after the run"
+    printf '%-10s %10s %9s %9s %10s %8s  %s\n' run 'req/s' 'p50 ms' 'p99 ms' responses non-200 'wrk errors'
+    local k
+    for k in healthz1 lookup healthz2; do
+        printf '%-10s %10s %9s %9s %10s %8s  %s\n' "$k" "$(rps_of $k)" "$(pct_of $k 50)" "$(pct_of $k 99)" \
+            "$(responses_of $k)" "$(bad_of $k)" "$(errors_of $k)"
+    done
+    echo "audit_log rows added during the look-up run: $((audit_after - audit_before)) (look-ups answered: $(responses_of lookup))"
+    echo "ratio lookup / mean(healthz) = $L / $HMEAN = $R  (target >= 0.3: $(met "$R" '>=' 0.3))"
+    echo "lookup p99 = $P99 ms  (target < 10 ms: $(met "$P99" '<' 10))"
+    [[ "$(bad_of lookup)" == 0 ]] || echo "WARNING: $(bad_of lookup) look-ups were not 200; see $RUN/lookup.wrk"
+    echo
+}
+report | tee -a "$RESULTS"
+log "appended to $RESULTS; wrk output and server log in $RUN"
