@@ -338,9 +338,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let who = chuanyu::operator_principal(&operator());
             let bar = chuanyu::progress_counter("导入 importing".into());
-            let outcome =
-                registry::files::import_file(&node.db, &who, kind, &file, flags.dry_run, &bar)
-                    .await?;
+            let outcome = registry::files::import_file(
+                &node.db,
+                &who,
+                kind,
+                &file,
+                &display_name(&file),
+                flags.dry_run,
+                &bar,
+            )
+            .await?;
             bar.finish_and_clear();
             let s = &outcome.summary;
             println!(
@@ -469,6 +476,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A file's name as the user knows it (recorded with an import run).
+fn display_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Who ran a CLI command, for the audit log.

@@ -103,7 +103,7 @@ pub async fn synthetic(
         (Kind::Students, "students.csv"),
     ] {
         let outcome =
-            files::import_file(db, &who, kind, &work_dir.join(file), false, progress).await?;
+            files::import_file(db, &who, kind, &work_dir.join(file), file, false, progress).await?;
         let s = outcome.summary;
         anyhow::ensure!(
             s.rejected == 0,

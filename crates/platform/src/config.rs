@@ -29,6 +29,8 @@ pub struct Config {
     pub api_token_ttl_minutes: i64,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Largest file accepted by the import upload, in bytes.
+    pub max_upload_bytes: usize,
     /// Sign-in attempts allowed per minute, per client address and per user name.
     pub login_attempts_per_minute: u32,
     /// Mark cookies `Secure` (set when the node is served over HTTPS).
@@ -49,6 +51,7 @@ impl Default for Config {
             session_ttl_minutes: 8 * 60,
             api_token_ttl_minutes: 24 * 60,
             max_body_bytes: 1024 * 1024,
+            max_upload_bytes: 512 * 1024 * 1024,
             login_attempts_per_minute: 10,
             cookie_secure: false,
             db_max_connections: 16,
@@ -157,6 +160,9 @@ impl Config {
         }
         if let Some(v) = get("CHUANYU_MAX_BODY_BYTES") {
             self.max_body_bytes = parsed("CHUANYU_MAX_BODY_BYTES", v)?;
+        }
+        if let Some(v) = get("CHUANYU_MAX_UPLOAD_BYTES") {
+            self.max_upload_bytes = parsed("CHUANYU_MAX_UPLOAD_BYTES", v)?;
         }
         if let Some(v) = get("CHUANYU_LOGIN_ATTEMPTS_PER_MINUTE") {
             self.login_attempts_per_minute = parsed("CHUANYU_LOGIN_ATTEMPTS_PER_MINUTE", v)?;
@@ -286,6 +292,7 @@ mod example_file {
             "session_ttl_minutes",
             "api_token_ttl_minutes",
             "max_body_bytes",
+            "max_upload_bytes",
             "login_attempts_per_minute",
             "cookie_secure",
             "db_max_connections",

@@ -101,12 +101,14 @@ pub struct Outcome {
 pub const PROBLEMS_SHOWN: i64 = 500;
 
 /// Imports a school or student list from a file on disk, the one path for the CLI and the
-/// upload page. `progress` counts the rows read.
+/// upload page; `file_name` is the name the user knows it by (recorded with the run).
+/// `progress` counts the rows read.
 pub async fn import_file(
     db: &Db,
     who: &Principal,
     kind: Kind,
     path: &Path,
+    file_name: &str,
     dry_run: bool,
     progress: &indicatif::ProgressBar,
 ) -> Result<Outcome, ImportError> {
@@ -114,10 +116,7 @@ pub async fn import_file(
     let extra_columns = reader.extra_columns().to_vec();
     let options = ImportOptions {
         dry_run,
-        file_name: path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        file_name: file_name.to_owned(),
         file_sha256: sha256_file(path).map_err(|e| ImportError::Source(io_error(&e)))?,
     };
     let rows = source(reader);
@@ -238,58 +237,72 @@ pub async fn export_students(
     }
 }
 
-/// The blank student template, with a note per column and one example row.
-pub fn student_template(xlsx: bool) -> std::io::Result<Vec<u8>> {
-    let example: Vec<String> = [
-        "G510104201509011231",
-        "王小明",
-        "男",
-        "2015-09-01",
-        "居民身份证",
-        "510104201509011231",
-        "汉族",
-        "510104",
-        "510104",
-        "2151010001",
-        "小学",
-        "五年级",
-        "3班",
-        "2021-09-01",
-        "在读",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let grades = crate::validate::GRADES.join("、");
-    let statuses = crate::validate::STATUSES.join("、");
-    let stages = crate::validate::STAGES.join("、");
-    let id_types = crate::validate::ID_TYPES.join("、");
-    let notes: Vec<(&str, String)> = vec![
-        (
-            "学籍号",
-            "G 加 18 位身份证号；无身份证者为 J 或 L 字头".into(),
+/// A blank template for a list, with a note per column and one example row.
+pub fn template(kind: Kind, xlsx: bool) -> std::io::Result<Vec<u8>> {
+    let owned = |row: &[&str]| row.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    let (sheet, example, notes): (&str, Vec<String>, Vec<(&str, String)>) = match kind {
+        Kind::Students => (
+            "学籍",
+            owned(&[
+                "G510104201509011231",
+                "王小明",
+                "男",
+                "2015-09-01",
+                "居民身份证",
+                "510104201509011231",
+                "汉族",
+                "510104",
+                "510104",
+                "2151010001",
+                "小学",
+                "五年级",
+                "3班",
+                "2021-09-01",
+                "在读",
+            ]),
+            vec![
+                (
+                    "学籍号",
+                    "G 加 18 位身份证号；无身份证者为 J 或 L 字头".into(),
+                ),
+                ("性别", "男 或 女".into()),
+                ("出生日期", "YYYY-MM-DD，须与身份证号一致".into()),
+                ("身份证件类型", crate::validate::ID_TYPES.join("、")),
+                (
+                    "身份证件号码",
+                    "居民身份证须为有效的 18 位号码（末位可为 X）".into(),
+                ),
+                ("民族", "如 汉族、彝族、土家族".into()),
+                ("户籍地", "6 位行政区划代码，如 510104".into()),
+                ("常住地", "6 位行政区划代码，如 510104".into()),
+                ("学校标识码", "10 位学校标识码".into()),
+                ("学段", crate::validate::STAGES.join("、")),
+                ("年级", crate::validate::GRADES.join("、")),
+                ("班级", "如 3班".into()),
+                ("入学日期", "YYYY-MM-DD".into()),
+                ("学籍状态", crate::validate::STATUSES.join("、")),
+            ],
         ),
-        ("性别", "男 或 女".into()),
-        ("出生日期", "YYYY-MM-DD，须与身份证号一致".into()),
-        ("身份证件类型", id_types),
-        (
-            "身份证件号码",
-            "居民身份证须为有效的 18 位号码（末位可为 X）".into(),
+        Kind::Schools => (
+            "学校",
+            owned(&["2151010001", "成都市武侯区第一小学", "21", "510107"]),
+            vec![
+                (
+                    "学校标识码",
+                    "10 位：类型 2 位 + 省份 2 位 + 序号 6 位".into(),
+                ),
+                (
+                    "办学类型",
+                    "类型代码（如 21）或名称（如 小学），须与学校标识码前两位一致".into(),
+                ),
+                ("所在地", "区县级 6 位行政区划代码".into()),
+            ],
         ),
-        ("民族", "如 汉族、彝族、土家族".into()),
-        ("户籍地", "6 位行政区划代码，如 510104".into()),
-        ("常住地", "6 位行政区划代码，如 510104".into()),
-        ("学校标识码", "10 位学校标识码".into()),
-        ("学段", stages),
-        ("年级", grades),
-        ("班级", "如 3班".into()),
-        ("入学日期", "YYYY-MM-DD".into()),
-        ("学籍状态", statuses),
-    ];
+    };
     let notes: Vec<(&str, &str)> = notes.iter().map(|(c, n)| (*c, n.as_str())).collect();
     if xlsx {
-        tabular::template_xlsx_bytes("学籍", &STUDENT_COLUMNS, &notes, &[example])
+        tabular::template_xlsx_bytes(sheet, kind.columns(), &notes, &[example])
     } else {
-        Ok(tabular::template_csv_bytes(&STUDENT_COLUMNS, &[example]))
+        Ok(tabular::template_csv_bytes(kind.columns(), &[example]))
     }
 }

@@ -109,7 +109,8 @@ pub struct Problem {
     pub reason: String,
 }
 
-const SQLITE_IMPORT_CACHE: &str = "PRAGMA main.cache_size = -65536; PRAGMA temp.cache_size = -16384";
+const SQLITE_IMPORT_CACHE: &str =
+    "PRAGMA main.cache_size = -65536; PRAGMA temp.cache_size = -16384";
 const SQLITE_DEFAULT_CACHE: &str = "PRAGMA main.cache_size = -2000; PRAGMA temp.cache_size = -2000";
 
 /// Rows per message between the reader thread and the writer.
@@ -182,22 +183,33 @@ pub async fn import_students(
         Conn::Postgres(c) => stage_postgres(c, receiver, db, &run_id, &progress).await?,
     };
     reader.await.map_err(|_| ImportError::Reader)?;
-    tracing::debug!(read, millis = started.elapsed().as_millis() as u64, "import: rows staged");
+    tracing::debug!(
+        read,
+        millis = started.elapsed().as_millis() as u64,
+        "import: rows staged"
+    );
 
     let mut tx = conn.begin().await?;
     // PostgreSQL never analyses TEMP tables by itself (without statistics it plans the
     // checks' joins as if the table were empty), and its default work_mem makes the
     // duplicate checks' grouping spill to disk.
     let index = match backend {
-        Backend::Sqlite => "CREATE INDEX import_rows_no ON import_rows (student_no); \
-                            CREATE INDEX import_rows_id ON import_rows (citizen_id)",
-        Backend::Postgres => "CREATE INDEX import_rows_no ON import_rows (student_no); \
+        Backend::Sqlite => {
+            "CREATE INDEX import_rows_no ON import_rows (student_no); \
+                            CREATE INDEX import_rows_id ON import_rows (citizen_id)"
+        }
+        Backend::Postgres => {
+            "CREATE INDEX import_rows_no ON import_rows (student_no); \
                               CREATE INDEX import_rows_id ON import_rows (citizen_id); ANALYZE import_rows; \
-                              SET LOCAL work_mem = '64MB'",
+                              SET LOCAL work_mem = '64MB'"
+        }
     };
     on_tx!(&mut tx, c => sqlx::raw_sql(index).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     rejected_rows += check_in_database(&mut tx, &run_id, &scope_sql).await?;
-    tracing::debug!(millis = started.elapsed().as_millis() as u64, "import: checks done");
+    tracing::debug!(
+        millis = started.elapsed().as_millis() as u64,
+        "import: checks done"
+    );
     let mut summary = ImportSummary {
         run_id: run_id.clone(),
         read,
@@ -279,7 +291,11 @@ fn staging_ddl(backend: Backend) -> &'static str {
     }
 }
 
-fn read_and_validate(source: RowSource, backend: Backend, sender: mpsc::Sender<Result<Batch, SourceError>>) {
+fn read_and_validate(
+    source: RowSource,
+    backend: Backend,
+    sender: mpsc::Sender<Result<Batch, SourceError>>,
+) {
     let mut rows: Vec<(u64, Student)> = Vec::with_capacity(BATCH);
     let mut problems = Vec::new();
     let mut read = 0;
@@ -317,10 +333,23 @@ fn read_and_validate(source: RowSource, backend: Backend, sender: mpsc::Sender<R
 /// One accepted row as the 17 staging values, in staging-table column order.
 fn staging_values(row: u64, s: &Student) -> [String; 17] {
     [
-        row.to_string(), s.student_no.clone(), s.name.clone(), s.sex.clone(), s.birth_date.clone(),
-        s.id_type.clone(), s.citizen_id.clone().unwrap_or_default(), s.ethnicity.clone(),
-        s.hukou_division.clone(), s.residence_division.clone(), s.school_code.clone(), s.stage.clone(),
-        s.grade.clone(), s.grade_no.to_string(), s.class_name.clone(), s.enrol_date.clone(), s.status.clone(),
+        row.to_string(),
+        s.student_no.clone(),
+        s.name.clone(),
+        s.sex.clone(),
+        s.birth_date.clone(),
+        s.id_type.clone(),
+        s.citizen_id.clone().unwrap_or_default(),
+        s.ethnicity.clone(),
+        s.hukou_division.clone(),
+        s.residence_division.clone(),
+        s.school_code.clone(),
+        s.stage.clone(),
+        s.grade.clone(),
+        s.grade_no.to_string(),
+        s.class_name.clone(),
+        s.enrol_date.clone(),
+        s.status.clone(),
     ]
 }
 
@@ -332,7 +361,9 @@ fn encode(backend: Backend, rows: &[(u64, Student)]) -> Vec<u8> {
     match backend {
         Backend::Sqlite => serde_json::to_vec(&records.collect::<Vec<_>>()).unwrap_or_default(),
         Backend::Postgres => {
-            let mut out = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::with_capacity(rows.len() * 200));
+            let mut out = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(Vec::with_capacity(rows.len() * 200));
             for record in records {
                 // Writing to a Vec cannot fail.
                 let _ = out.write_record(&record);
@@ -364,7 +395,10 @@ async fn stage_sqlite(
         rejected += distinct_rows(&batch.problems);
         if batch.staged > 0 {
             let json = String::from_utf8(batch.payload).unwrap_or_default();
-            sqlx::query(sqlx::AssertSqlSafe(insert.clone())).bind(json).execute(&mut *conn).await?;
+            sqlx::query(sqlx::AssertSqlSafe(insert.clone()))
+                .bind(json)
+                .execute(&mut *conn)
+                .await?;
         }
         record_problems(db, run_id, &batch.problems).await?;
         progress(read);
@@ -379,7 +413,10 @@ async fn stage_postgres(
     run_id: &str,
     progress: &(impl Fn(u64) + Send),
 ) -> Result<(u64, u64), ImportError> {
-    let statement = format!("COPY import_rows (row_no, {}) FROM STDIN WITH (FORMAT csv)", FIELDS.join(", "));
+    let statement = format!(
+        "COPY import_rows (row_no, {}) FROM STDIN WITH (FORMAT csv)",
+        FIELDS.join(", ")
+    );
     // One COPY for the whole file: its per-statement cost is paid once.
     let mut copy = conn.copy_in_raw(&statement).await?;
     let (mut read, mut rejected) = (0, 0);
@@ -503,9 +540,7 @@ fn differs(stored: &str) -> String {
 }
 
 async fn count_effects(tx: &mut Tx<'_>) -> Result<(u64, u64), ImportError> {
-    let inserted = format!(
-        "SELECT COUNT(*) FROM import_rows r WHERE r.ok AND NOT EXISTS (SELECT 1 FROM students s WHERE s.student_no = r.student_no)"
-    );
+    let inserted = "SELECT COUNT(*) FROM import_rows r WHERE r.ok AND NOT EXISTS (SELECT 1 FROM students s WHERE s.student_no = r.student_no)".to_owned();
     let updated = format!(
         "SELECT COUNT(*) FROM import_rows r JOIN students s ON s.student_no = r.student_no WHERE r.ok AND {}",
         differs("s")
@@ -581,7 +616,11 @@ async fn apply(
          AND NOT EXISTS (SELECT 1 FROM students s WHERE s.student_no = r.student_no) ORDER BY r.student_no"
     );
     let targets = FIELDS[1..].join(", ");
-    let values = FIELDS[1..].iter().map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
+    let values = FIELDS[1..]
+        .iter()
+        .map(|c| format!("r.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let update = format!(
         "UPDATE students SET ({targets}) = ({values}), updated_ms = $1, updated_by = $2, version = version + 1 \
          FROM import_rows r WHERE students.student_no = r.student_no AND r.ok AND {}",

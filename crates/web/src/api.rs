@@ -52,8 +52,10 @@ pub struct ApiPath<T>(pub T);
 #[derive(OpenApi)]
 #[openapi(
     info(title = "chuanyu 川渝教育协同平台 node API", description = "JSON API of one provincial node. Errors are `{code, message, message_en}` with stable codes."),
-    paths(healthz, issue_token, me, my_access_log, list_orgs, get_org, list_students, get_student, add_change),
-    components(schemas(ErrorBody, Health, TokenRequest, TokenResponse, Me, Org, Access, StudentView, StudentLine, Change, ChangeRequest)),
+    paths(healthz, issue_token, me, my_access_log, list_orgs, get_org, list_students, get_student, add_change,
+        crate::imports::upload_api, crate::imports::run_api, crate::imports::export_api),
+    components(schemas(ErrorBody, Health, TokenRequest, TokenResponse, Me, Org, Access, StudentView, StudentLine, Change, ChangeRequest,
+        crate::imports::ImportResult, crate::imports::RunResult)),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;

@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod i18n;
+pub mod imports;
 pub mod metrics;
 pub mod pages;
 
@@ -63,6 +64,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
         .merge(api::routes())
+        .merge(imports::routes(state.config.max_upload_bytes))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

@@ -97,7 +97,7 @@ pub struct Shell {
 }
 
 impl Shell {
-    fn new(state: &AppState, ctx: &PageCtx) -> Shell {
+    pub(crate) fn new(state: &AppState, ctx: &PageCtx) -> Shell {
         let s = i18n::strings(ctx.lang);
         let mut nav = vec![(String::from("/"), s.nav_home)];
         if let Some(u) = &ctx.user {
@@ -106,15 +106,20 @@ impl Shell {
                 Role::PlatformAdmin => {
                     nav.push(("/orgs".into(), s.nav_orgs));
                     nav.push(("/students".into(), s.nav_students));
+                    nav.push(("/import".into(), s.nav_import));
                     nav.push(("/audit".into(), s.nav_audit));
                 }
                 Role::JointOffice => nav.push(("/orgs".into(), s.nav_orgs)),
                 Role::Bureau => {
                     nav.push(("/orgs".into(), s.nav_orgs));
                     nav.push(("/students".into(), s.nav_students));
+                    nav.push(("/import".into(), s.nav_import));
                 }
                 Role::SchoolAdmin | Role::Teacher => {
                     nav.push(("/students".into(), s.nav_students));
+                    if p.role == Role::SchoolAdmin {
+                        nav.push(("/import".into(), s.nav_import));
+                    }
                     if let Some(code) = &u.org_code {
                         nav.push((format!("/orgs/{code}"), s.nav_my_org));
                     }
@@ -158,7 +163,7 @@ impl Shell {
         }
     }
 
-    fn fail(self, error: impl Into<AppError>) -> PageError {
+    pub(crate) fn fail(self, error: impl Into<AppError>) -> PageError {
         PageError {
             error: error.into(),
             shell: self,
@@ -166,7 +171,7 @@ impl Shell {
     }
 }
 
-fn render(page: impl Template) -> Response {
+pub(crate) fn render(page: impl Template) -> Response {
     match page.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => AppError::internal(e).into_response(),

@@ -8,4 +8,5 @@ mod audit;
 mod browser;
 mod cli;
 mod portal;
+mod registry;
 mod scope;

@@ -218,6 +218,13 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no account {name}"))
     }
 
+    /// A scratch directory that lives as long as the app.
+    pub fn dir(&self) -> PathBuf {
+        let dir = self._test_db.dir.join("work");
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
