@@ -8,5 +8,6 @@ pub mod access;
 pub mod division;
 pub mod ids;
 pub mod lang;
+pub mod student_status;
 
 pub use lang::{Lang, Localized};

@@ -14,7 +14,7 @@ use crate::import::{self, ImportError, ImportOptions, ImportSummary, RowSource};
 use crate::validate::FieldProblem;
 
 /// The columns of a school list, as `chuanyu gen` writes them.
-pub const COLUMNS: [&str; 4] = ["学校标识码", "学校名称", "办学类型", "所在地"];
+pub use kernel::student_status::SCHOOL_COLUMNS as COLUMNS;
 
 struct School {
     code: String,

@@ -172,24 +172,8 @@ pub struct TeacherRow {
 }
 
 pub const BUREAU_HEADERS: &[&str] = &["机构代码", "机构名称", "机构类型", "所在地"];
-pub const SCHOOL_HEADERS: &[&str] = &["学校标识码", "学校名称", "办学类型", "所在地"];
-pub const STUDENT_HEADERS: &[&str] = &[
-    "学籍号",
-    "姓名",
-    "性别",
-    "出生日期",
-    "身份证件类型",
-    "身份证件号码",
-    "民族",
-    "户籍地",
-    "常住地",
-    "学校标识码",
-    "学段",
-    "年级",
-    "班级",
-    "入学日期",
-    "学籍状态",
-];
+pub const SCHOOL_HEADERS: &[&str] = &kernel::student_status::SCHOOL_COLUMNS;
+pub const STUDENT_HEADERS: &[&str] = &kernel::student_status::COLUMNS;
 pub const TEACHER_HEADERS: &[&str] = &[
     "姓名",
     "性别",

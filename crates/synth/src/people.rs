@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 
 use kernel::ids::SchoolType;
+use kernel::student_status::GRADES;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -46,20 +47,6 @@ const TEACHERS_MOVED_PER_MILLE: u32 = 120;
 /// Certificate numbers are body (3 digits) + sequence (6 digits) per teacher.
 const CERT_NUMBERS: u64 = 1_000_000_000;
 
-const GRADES: [&str; 12] = [
-    "一年级",
-    "二年级",
-    "三年级",
-    "四年级",
-    "五年级",
-    "六年级",
-    "七年级",
-    "八年级",
-    "九年级",
-    "高一",
-    "高二",
-    "高三",
-];
 const CLASSES: [&str; 12] = [
     "1班", "2班", "3班", "4班", "5班", "6班", "7班", "8班", "9班", "10班", "11班", "12班",
 ];
@@ -405,7 +392,7 @@ impl<'a> Students<'a> {
             residence_division: residence,
             school_code: school.code.clone(),
             stage,
-            grade: label(&GRADES, usize::from(grade) - 1),
+            grade: label(GRADES, usize::from(grade) - 1),
             class: label(&CLASSES, class),
             enrol_date: label(&ENROL_DATES, usize::from(grade - entry_grade)),
             status: "在读",

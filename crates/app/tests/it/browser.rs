@@ -211,7 +211,9 @@ async fn sign_in_home_and_access_log_in_chromium() {
 /// fixes it and uploads again — in Chromium, through the real form.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_fix_and_reupload_in_chromium() {
-    let Some((_driver, c)) = browser().await else { return };
+    let Some((_driver, c)) = browser().await else {
+        return;
+    };
     let app = TestApp::spawn(Engine::Sqlite).await.unwrap();
     let school = app.account("school").org_code.clone().unwrap();
     let mut rows = vec![
@@ -233,8 +235,19 @@ async fn upload_fix_and_reupload_in_chromium() {
     };
 
     sign_in(&c, &app, "sc.school").await;
-    c.find(Locator::LinkText("批量导入")).await.unwrap().click().await.unwrap();
-    let template = c.find(Locator::Id("template-xlsx")).await.unwrap().attr("href").await.unwrap();
+    c.find(Locator::LinkText("批量导入"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let template = c
+        .find(Locator::Id("template-xlsx"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap();
     assert_eq!(template.as_deref(), Some("/templates/students.xlsx"));
 
     let upload = |path: std::path::PathBuf| {
@@ -242,26 +255,81 @@ async fn upload_fix_and_reupload_in_chromium() {
         let url = app.url("/import");
         async move {
             c.goto(&url).await.unwrap();
-            c.find(Locator::Id("file")).await.unwrap().send_keys(path.to_str().unwrap()).await.unwrap();
-            c.find(Locator::Id("upload")).await.unwrap().click().await.unwrap();
-            c.wait().for_element(Locator::Id("import-summary")).await.unwrap();
+            c.find(Locator::Id("file"))
+                .await
+                .unwrap()
+                .send_keys(path.to_str().unwrap())
+                .await
+                .unwrap();
+            c.find(Locator::Id("upload"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            c.wait()
+                .for_element(Locator::Id("import-summary"))
+                .await
+                .unwrap();
         }
     };
     upload(write(&rows)).await;
-    let rejected = c.find(Locator::Id("rows-rejected")).await.unwrap().text().await.unwrap();
+    let rejected = c
+        .find(Locator::Id("rows-rejected"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(rejected, "1");
-    let problems = c.find(Locator::Id("problems")).await.unwrap().text().await.unwrap();
-    assert!(problems.contains("身份证件号码") && problems.contains("校验位"), "{problems}");
-    assert!(problems.contains('3'), "the failing row is named by its row number: {problems}");
+    let problems = c
+        .find(Locator::Id("problems"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        problems.contains("身份证件号码") && problems.contains("校验位"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains('3'),
+        "the failing row is named by its row number: {problems}"
+    );
     let shot = c.screenshot().await.unwrap();
     let _ = std::fs::write(std::env::temp_dir().join("chuanyu-import-result.png"), shot);
 
     // The registrar fixes the row and uploads the same file again.
     rows[1] = crate::registry::row(&school, 702, "浏览器二");
     upload(write(&rows)).await;
-    assert_eq!(c.find(Locator::Id("rows-rejected")).await.unwrap().text().await.unwrap(), "0");
-    assert_eq!(c.find(Locator::Id("rows-inserted")).await.unwrap().text().await.unwrap(), "1");
-    assert_eq!(c.find(Locator::Id("rows-unchanged")).await.unwrap().text().await.unwrap(), "1");
+    assert_eq!(
+        c.find(Locator::Id("rows-rejected"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "0"
+    );
+    assert_eq!(
+        c.find(Locator::Id("rows-inserted"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "1"
+    );
+    assert_eq!(
+        c.find(Locator::Id("rows-unchanged"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "1"
+    );
     c.close().await.unwrap();
     app.stop().await;
 }
