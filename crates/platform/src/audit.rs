@@ -111,6 +111,9 @@ impl AuditRecord {
     }
 }
 
+/// Audit rows per INSERT statement (11 parameters each, under SQLite's 32,766 limit).
+const ROWS_PER_INSERT: usize = 1000;
+
 const COLUMNS: &str =
     "seq, at_ms, actor, actor_role, action, subject, subject_org, purpose, detail, prev_hash, hash";
 
@@ -125,7 +128,9 @@ pub async fn append(tx: &mut Tx<'_>, entries: &[AuditEntry]) -> Result<Vec<i64>,
     };
     on_tx!(tx, conn => {
         let (mut seq, mut prev): (i64, String) = sqlx::query_as(lock).fetch_one(&mut *conn).await?;
-        let mut seqs = Vec::with_capacity(entries.len());
+        // The chain is computed here, then written with one multi-row INSERT per chunk:
+        // a group commit of hundreds of reads costs a handful of statements.
+        let mut records = Vec::with_capacity(entries.len());
         for e in entries {
             seq += 1;
             let mut record = AuditRecord {
@@ -142,27 +147,22 @@ pub async fn append(tx: &mut Tx<'_>, entries: &[AuditEntry]) -> Result<Vec<i64>,
                 hash: String::new(),
             };
             record.hash = record.expected_hash();
-            sqlx::query(
-                "INSERT INTO audit_log (seq, at_ms, actor, actor_role, action, subject, \
-                 subject_org, purpose, detail, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(record.seq)
-            .bind(record.at_ms)
-            .bind(&record.actor)
-            .bind(&record.actor_role)
-            .bind(&record.action)
-            .bind(&record.subject)
-            .bind(&record.subject_org)
-            .bind(&record.purpose)
-            .bind(&record.detail)
-            .bind(&record.prev_hash)
-            .bind(&record.hash)
-            .execute(&mut *conn)
-            .await?;
-            prev = record.hash;
-            seqs.push(seq);
+            prev = record.hash.clone();
+            records.push(record);
         }
+        for chunk in records.chunks(ROWS_PER_INSERT) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO audit_log (seq, at_ms, actor, actor_role, action, subject, subject_org, \
+                 purpose, detail, prev_hash, hash) ",
+            );
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(r.seq).push_bind(r.at_ms).push_bind(&r.actor).push_bind(&r.actor_role)
+                    .push_bind(&r.action).push_bind(&r.subject).push_bind(&r.subject_org)
+                    .push_bind(&r.purpose).push_bind(&r.detail).push_bind(&r.prev_hash).push_bind(&r.hash);
+            });
+            q.build().execute(&mut *conn).await?;
+        }
+        let seqs: Vec<i64> = records.iter().map(|r| r.seq).collect();
         sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
             .bind(seq)
             .bind(&prev)

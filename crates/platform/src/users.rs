@@ -209,7 +209,7 @@ pub async fn list_by_org(db: &Db, org_code: &str) -> Result<Vec<User>, DbError> 
         .await?))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SessionKind {
     /// A portal sign-in, carried in a cookie, with a CSRF token for forms.
     Web,
@@ -300,6 +300,8 @@ pub struct SessionUser {
     pub person_key: Option<String>,
     #[serde(skip)]
     pub csrf: String,
+    #[serde(skip)]
+    pub expires_ms: i64,
 }
 
 /// Looks up a live session or token; `None` when unknown, expired or the user is disabled.
@@ -319,10 +321,11 @@ pub async fn session_user(
         org_name: Option<String>,
         division_code: Option<String>,
         csrf: String,
+        expires_ms: i64,
     }
     let row: Option<Row> = on_db!(db, p => sqlx::query_as(
         "SELECT u.id, u.username, u.display_name, u.role, u.org_code, u.person_key, \
-                o.name AS org_name, o.division_code, s.csrf \
+                o.name AS org_name, o.division_code, s.csrf, s.expires_ms \
          FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN orgs o ON o.code = u.org_code \
          WHERE s.token_hash = $1 AND s.kind = $2 AND s.expires_ms > $3 AND NOT u.disabled")
         .bind(token_hash(token))
@@ -356,6 +359,7 @@ pub async fn session_user(
         org_name: row.org_name,
         person_key: row.person_key,
         csrf: row.csrf,
+        expires_ms: row.expires_ms,
     }))
 }
 
@@ -366,4 +370,74 @@ pub async fn purge_expired_sessions(db: &Db) -> Result<u64, DbError> {
         .execute(p)
         .await?.rows_affected());
     Ok(done)
+}
+
+/// Recently seen sessions and tokens, so a busy client does not cost a database query per
+/// request. An entry is trusted for `ttl` at most (and never past the session's expiry);
+/// signing out removes it at once on this instance, and other instances of the node notice
+/// within `ttl`.
+pub struct SessionCache {
+    ttl: std::time::Duration,
+    entries: std::sync::Mutex<
+        std::collections::HashMap<(String, SessionKind), (SessionUser, std::time::Instant)>,
+    >,
+}
+
+/// More entries than this and the cache starts afresh (a bound, not an expected size).
+const SESSION_CACHE_LIMIT: usize = 100_000;
+
+impl SessionCache {
+    pub fn new(ttl: std::time::Duration) -> SessionCache {
+        SessionCache {
+            ttl,
+            entries: Default::default(),
+        }
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        std::collections::HashMap<(String, SessionKind), (SessionUser, std::time::Instant)>,
+    > {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The live session behind `token`, from the cache or the database.
+    pub async fn get(
+        &self,
+        db: &Db,
+        token: &str,
+        kind: SessionKind,
+    ) -> Result<Option<SessionUser>, DbError> {
+        let key = (token_hash(token), kind);
+        if let Some((user, seen)) = self.lock().get(&key)
+            && seen.elapsed() < self.ttl
+            && user.expires_ms > crate::now_ms()
+        {
+            return Ok(Some(user.clone()));
+        }
+        let loaded = session_user(db, token, kind).await?;
+        let mut entries = self.lock();
+        match &loaded {
+            Some(user) => {
+                if entries.len() >= SESSION_CACHE_LIMIT {
+                    entries.clear();
+                }
+                entries.insert(key, (user.clone(), std::time::Instant::now()));
+            }
+            None => {
+                entries.remove(&key);
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// Forgets a token (sign-out).
+    pub fn forget(&self, token: &str) {
+        let hash = token_hash(token);
+        let mut entries = self.lock();
+        entries.remove(&(hash.clone(), SessionKind::Web));
+        entries.remove(&(hash, SessionKind::Api));
+    }
 }

@@ -121,11 +121,13 @@ struct Located {
     student: Student,
     school_name: String,
     division_code: String,
+    /// 1 until the record first changes; every change also writes history.
+    version: i64,
 }
 
 async fn locate(db: &Db, student_no: &StudentNo) -> Result<Option<Located>, DbError> {
     let sql = format!(
-        "SELECT {COLUMNS}, o.name AS school_name, o.division_code FROM students s \
+        "SELECT {COLUMNS}, o.name AS school_name, o.division_code, s.version FROM students s \
          JOIN orgs o ON o.code = s.school_code WHERE s.student_no = $1"
     );
     Ok(on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -157,7 +159,12 @@ pub async fn read_student(
                 .subject(&found.student.student_no, Some(&found.student.school_code)),
         )
         .await?;
-    let changes = history(db, &found.student.student_no).await?;
+    // A record that never changed has no history: skip the query on the hot path.
+    let changes = if found.version > 1 {
+        history(db, &found.student.student_no).await?
+    } else {
+        Vec::new()
+    };
     let mut student = found.student;
     let id_masked = !sees_full_ids(who);
     if id_masked {

@@ -11,7 +11,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use kernel::Lang;
-use platform::users::{self, SessionKind, SessionUser};
+use platform::users::{SessionKind, SessionUser};
 use subtle::ConstantTimeEq;
 
 use crate::{AppError, AppState};
@@ -72,7 +72,9 @@ impl FromRequestParts<AppState> for ApiUser {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(AppError::Unauthenticated)?;
-        users::session_user(&state.db, token, SessionKind::Api)
+        state
+            .sessions
+            .get(&state.db, token, SessionKind::Api)
             .await?
             .map(ApiUser)
             .ok_or(AppError::Unauthenticated)
@@ -98,7 +100,12 @@ impl FromRequestParts<AppState> for PageCtx {
             .map(|c| Lang::from_tag(c.value()))
             .unwrap_or_default();
         let user = match jar.get(SESSION_COOKIE) {
-            Some(c) => users::session_user(&state.db, c.value(), SessionKind::Web).await?,
+            Some(c) => {
+                state
+                    .sessions
+                    .get(&state.db, c.value(), SessionKind::Web)
+                    .await?
+            }
             None => None,
         };
         let path = parts

@@ -24,6 +24,9 @@ use platform::{Config, Db};
 
 pub use error::AppError;
 
+/// How long a session looked up once is trusted without asking the database again.
+const SESSION_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -34,6 +37,7 @@ pub struct Inner {
     pub audit: AuditLog,
     pub metrics: metrics::Metrics,
     pub login_limiter: auth::LoginLimiter,
+    pub sessions: platform::users::SessionCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -49,12 +53,14 @@ impl AppState {
         let audit = AuditLog::start(db.clone());
         let metrics = metrics::Metrics::new(&config.member, db.backend().as_str());
         let login_limiter = auth::LoginLimiter::new(config.login_attempts_per_minute);
+        let sessions = platform::users::SessionCache::new(SESSION_CACHE_TTL);
         AppState(Arc::new(Inner {
             config,
             db,
             audit,
             metrics,
             login_limiter,
+            sessions,
         }))
     }
 }

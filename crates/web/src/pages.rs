@@ -459,7 +459,11 @@ async fn logout(
         return Err(shell.fail(e));
     }
     if let Some(c) = ctx.jar.get(auth::SESSION_COOKIE)
-        && let Err(e) = users::end_session(&state.db, c.value()).await
+        && let Err(e) = async {
+            state.sessions.forget(c.value());
+            users::end_session(&state.db, c.value()).await
+        }
+        .await
     {
         return Err(shell.fail(e));
     }
