@@ -30,7 +30,8 @@ machine() {
     echo "cpu:    $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
     echo "kernel: $(uname -sr)"
     echo "memory: $(free -h | awk '/^Mem:/ {print $2 " total, " $7 " available"}')"
-    echo "chuanyu: $("$CHUANYU" --version 2>/dev/null || echo '?') ($(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null || echo 'no git')$(git -C "$BENCH_ROOT" diff --quiet HEAD -- crates Cargo.toml Cargo.lock 2>/dev/null || echo ', with uncommitted changes'))"
+    echo "binary: $CHUANYU ($("$CHUANYU" --version 2>/dev/null || echo '?'), built $(date -u -r "$CHUANYU" '+%Y-%m-%d %H:%M UTC'), sha256 $(sha256sum "$CHUANYU" | cut -c1-12))"
+    echo "repo:   $BENCH_ROOT at $(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$BENCH_ROOT" diff --quiet HEAD -- crates Cargo.toml Cargo.lock 2>/dev/null || echo ' + uncommitted changes in crates/') when the run ended"
     echo "sqlite3: $(sqlite3 --version 2>/dev/null | cut -d' ' -f1)  psql: $(psql --version 2>/dev/null | awk '{print $3}')  server: $(psql -XAtq -d postgres -c 'SHOW server_version' 2>/dev/null || echo '?')"
 }
 

@@ -80,16 +80,38 @@ if [[ $ENGINE == postgres ]]; then
 fi
 fresh_node "$NODE" "$DATA" "$URL"
 log "importing $STUDENTS students into a fresh $ENGINE node (timed, for the record)"
+# Disk during the import, sampled every 5 s: the node directory (database + WAL) and the
+# file system's used space (which also sees SQLite's unlinked temp files, and whatever else
+# the machine is doing).
+watch_disk() {
+    local base node_max=0 fs_max=0 n f i
+    base=$(df -k --output=used "$RUN" | tail -n 1)
+    for i in $(seq 1 $((IMPORT_TIMEOUT / 5 + 2))); do
+        n=$(du -sk "$NODE" 2>/dev/null | cut -f1) || n=0
+        f=$(($(df -k --output=used "$RUN" | tail -n 1) - base))
+        ((n > node_max)) && node_max=$n
+        ((f > fs_max)) && fs_max=$f
+        echo "$node_max $fs_max" >"$RUN/disk-peak"
+        [[ -e "$RUN/import.time" ]] && break
+        sleep 5
+    done
+}
+rm -f "$RUN/import.time"
+watch_disk &
+WATCH_PID=$!
 import_rc=0
 timed "$RUN/import" timeout "$IMPORT_TIMEOUT" "$CHUANYU" import students "$DATA/students.csv" --config "$CONFIG" ||
     import_rc=$?
+wait "$WATCH_PID" || true
+read -r DISK_NODE_PEAK DISK_FS_PEAK <"$RUN/disk-peak"
+DISK_NOTE="peak during the import: node directory $(mb "$DISK_NODE_PEAK") MB, file system +$(mb "$DISK_FS_PEAK") MB (5 s samples)"
 IMPORT_SECS=$(secs_of "$RUN/import")
 IMPORT_RSS=$(rss_of "$RUN/import")
 IMPORT_REJECTED=$(import_field rejected "$RUN/import.out")
 if [[ $import_rc == 124 ]]; then
     { echo "== bench/lookup.sh$([[ $ENGINE == postgres ]] && echo ' --pg') $STUDENTS"; machine
       echo "import of $STUDENTS students stopped after IMPORT_TIMEOUT=${IMPORT_TIMEOUT}s; no look-up run"
-      echo "disk: CSV $(du -h "$DATA/students.csv" | cut -f1); node directory $(du -sh "$NODE" | cut -f1) when stopped"
+      echo "disk: CSV $(du -h "$DATA/students.csv" | cut -f1); node directory $(du -sh "$NODE" | cut -f1) when stopped; $DISK_NOTE"
       echo; } | tee -a "$RESULTS"
     exit 1
 fi
@@ -172,7 +194,7 @@ stop_server
 if [[ $ENGINE == postgres ]]; then
     DB_SIZE="PostgreSQL database $(psql -XAtq -d "$PGNODE" -c "SELECT pg_size_pretty(pg_database_size('$PGNODE'))")"
 else
-    DB_SIZE="SQLite node $(du -sh "$NODE/data" | cut -f1)"
+    DB_SIZE="SQLite node $(du -sh "$NODE/data" | cut -f1) ($(cd "$NODE/data" && du -h chuanyu.db* | awk '{printf "%s%s %s", sep, $2, $1; sep=", "}'))"
 fi
 H1=$(rps_of healthz1)
 H2=$(rps_of healthz2)
@@ -185,7 +207,7 @@ report() {
     machine
     echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency; $(wc -l <"$IDS") random 学籍号; server and wrk share the machine"
     echo "import: $STUDENTS students in $IMPORT_SECS s ($(per_sec "$STUDENTS" "$IMPORT_SECS") rows/s), peak RSS $(mb "$IMPORT_RSS") MB, rejected ${IMPORT_REJECTED:-?}, exit $import_rc"
-    echo "disk: CSV $(du -h "$DATA/students.csv" | cut -f1); $DB_SIZE after the run"
+    echo "disk: CSV $(du -h "$DATA/students.csv" | cut -f1); $DB_SIZE after the run; $DISK_NOTE"
     printf '%-10s %10s %9s %9s %10s %8s  %s\n' run 'req/s' 'p50 ms' 'p99 ms' responses non-200 'wrk errors'
     local k
     for k in healthz1 lookup healthz2; do

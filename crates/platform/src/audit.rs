@@ -13,7 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::db::{Backend, Db, DbError, Tx};
+use crate::db::{Backend, Conn, Db, DbError, Tx};
 use crate::{on_db, on_tx};
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -117,40 +117,37 @@ const ROWS_PER_INSERT: usize = 1000;
 const COLUMNS: &str =
     "seq, at_ms, actor, actor_role, action, subject, subject_org, purpose, detail, prev_hash, hash";
 
-/// Appends entries inside the caller's write transaction. Call it last in the transaction:
-/// on PostgreSQL it holds the chain-head row lock until commit.
-pub async fn append(tx: &mut Tx<'_>, entries: &[AuditEntry]) -> Result<Vec<i64>, DbError> {
-    let now = crate::now_ms();
-    // Only PostgreSQL has row locks; SQLite's `BEGIN IMMEDIATE` already holds the write lock.
-    let lock = match tx.backend() {
-        Backend::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
-        Backend::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
-    };
-    on_tx!(tx, conn => {
-        let (mut seq, mut prev): (i64, String) = sqlx::query_as(lock).fetch_one(&mut *conn).await?;
-        // The chain is computed here, then written with one multi-row INSERT per chunk:
-        // a group commit of hundreds of reads costs a handful of statements.
-        let mut records = Vec::with_capacity(entries.len());
-        for e in entries {
-            seq += 1;
-            let mut record = AuditRecord {
-                seq,
-                at_ms: now,
-                actor: e.actor.clone(),
-                actor_role: e.actor_role.clone(),
-                action: e.action.clone(),
-                subject: e.subject.clone(),
-                subject_org: e.subject_org.clone(),
-                purpose: e.purpose.clone(),
-                detail: serde_json_canonicalizer::to_string(&e.detail).unwrap_or_default(),
-                prev_hash: prev,
-                hash: String::new(),
-            };
-            record.hash = record.expected_hash();
-            prev = record.hash.clone();
-            records.push(record);
-        }
-        for chunk in records.chunks(ROWS_PER_INSERT) {
+/// The chain continued from (`seq`, `prev`) over `entries`: sequence numbers, canonical
+/// details and hashes, ready to insert.
+fn chain(entries: &[AuditEntry], mut seq: i64, mut prev: String, now: i64) -> Vec<AuditRecord> {
+    let mut records = Vec::with_capacity(entries.len());
+    for e in entries {
+        seq += 1;
+        let mut record = AuditRecord {
+            seq,
+            at_ms: now,
+            actor: e.actor.clone(),
+            actor_role: e.actor_role.clone(),
+            action: e.action.clone(),
+            subject: e.subject.clone(),
+            subject_org: e.subject_org.clone(),
+            purpose: e.purpose.clone(),
+            detail: serde_json_canonicalizer::to_string(&e.detail).unwrap_or_default(),
+            prev_hash: prev,
+            hash: String::new(),
+        };
+        record.hash = record.expected_hash();
+        prev = record.hash.clone();
+        records.push(record);
+    }
+    records
+}
+
+/// Writes chained records with one multi-row INSERT per chunk, so a group commit of
+/// hundreds of reads costs a handful of statements.
+async fn insert(tx: &mut Tx<'_>, records: &[AuditRecord]) -> Result<(), DbError> {
+    for chunk in records.chunks(ROWS_PER_INSERT) {
+        on_tx!(&mut *tx, conn => {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO audit_log (seq, at_ms, actor, actor_role, action, subject, subject_org, \
                  purpose, detail, prev_hash, hash) ",
@@ -161,15 +158,44 @@ pub async fn append(tx: &mut Tx<'_>, entries: &[AuditEntry]) -> Result<Vec<i64>,
                     .push_bind(&r.purpose).push_bind(&r.detail).push_bind(&r.prev_hash).push_bind(&r.hash);
             });
             q.build().execute(&mut *conn).await?;
-        }
-        let seqs: Vec<i64> = records.iter().map(|r| r.seq).collect();
-        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(seq)
-            .bind(&prev)
-            .execute(&mut *conn)
-            .await?;
-        Ok(seqs)
-    })
+        });
+    }
+    Ok(())
+}
+
+/// Moves the chain head from `from` to `to` if it is still at `from`; false when another
+/// writer (a CLI command, another instance on the same PostgreSQL) appended meanwhile.
+async fn advance_head(
+    tx: &mut Tx<'_>,
+    from: &(i64, String),
+    to: &(i64, String),
+) -> Result<bool, DbError> {
+    let moved = on_tx!(&mut *tx, conn => sqlx::query(
+        "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3 AND hash = $4")
+        .bind(to.0).bind(&to.1).bind(from.0).bind(&from.1)
+        .execute(&mut *conn).await?.rows_affected());
+    Ok(moved == 1)
+}
+
+/// Appends entries inside the caller's write transaction. Call it last in the transaction:
+/// on PostgreSQL it holds the chain-head row lock until commit.
+pub async fn append(tx: &mut Tx<'_>, entries: &[AuditEntry]) -> Result<Vec<i64>, DbError> {
+    // Only PostgreSQL has row locks; SQLite's `BEGIN IMMEDIATE` already holds the write lock.
+    let lock = match tx.backend() {
+        Backend::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+        Backend::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
+    };
+    let head: (i64, String) =
+        on_tx!(&mut *tx, conn => sqlx::query_as(lock).fetch_one(&mut *conn).await?);
+    let records = chain(entries, head.0, head.1.clone(), crate::now_ms());
+    let last = records
+        .last()
+        .map(|r| (r.seq, r.hash.clone()))
+        .unwrap_or_else(|| head.clone());
+    insert(tx, &records).await?;
+    // The head is locked, so this cannot lose a race.
+    advance_head(tx, &head, &last).await?;
+    Ok(records.iter().map(|r| r.seq).collect())
 }
 
 type Pending = (AuditEntry, oneshot::Sender<Result<i64, String>>);
@@ -192,10 +218,30 @@ impl AuditLog {
     pub fn start(db: Db) -> AuditLog {
         let (sender, mut receiver) = mpsc::channel::<Pending>(4 * BATCH);
         tokio::spawn(async move {
+            let mut writer = Writer {
+                db,
+                conn: None,
+                head: None,
+            };
             let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
             while receiver.recv_many(&mut batch, BATCH).await > 0 {
+                // Let requests already on their way join this commit: one more round of
+                // the scheduler costs microseconds and can double the batch.
+                tokio::task::yield_now().await;
+                while batch.len() < BATCH {
+                    match receiver.try_recv() {
+                        Ok(p) => batch.push(p),
+                        Err(_) => break,
+                    }
+                }
+                let started = std::time::Instant::now();
                 let entries: Vec<AuditEntry> = batch.iter().map(|(e, _)| e.clone()).collect();
-                let result = write_batch(&db, &entries).await;
+                let result = writer.write(&entries).await;
+                tracing::debug!(
+                    entries = entries.len(),
+                    micros = started.elapsed().as_micros() as u64,
+                    "audit batch"
+                );
                 for (i, (_, ack)) in batch.drain(..).enumerate() {
                     let reply = match &result {
                         Ok(seqs) => Ok(seqs[i]),
@@ -222,11 +268,59 @@ impl AuditLog {
     }
 }
 
-async fn write_batch(db: &Db, entries: &[AuditEntry]) -> Result<Vec<i64>, DbError> {
-    let mut tx = db.begin().await?;
-    let seqs = append(&mut tx, entries).await?;
-    tx.commit().await?;
-    Ok(seqs)
+/// The group-commit writer: its own connection, and the chain head it last wrote, so a
+/// batch costs BEGIN, one UPDATE, one INSERT and COMMIT.
+struct Writer {
+    db: Db,
+    conn: Option<Conn>,
+    head: Option<(i64, String)>,
+}
+
+impl Writer {
+    async fn write(&mut self, entries: &[AuditEntry]) -> Result<Vec<i64>, DbError> {
+        let result = self.try_write(entries).await;
+        if result.is_err() {
+            // The connection may be broken and the head unknown: start afresh next time.
+            self.conn = None;
+            self.head = None;
+        }
+        result
+    }
+
+    async fn try_write(&mut self, entries: &[AuditEntry]) -> Result<Vec<i64>, DbError> {
+        let conn = match &mut self.conn {
+            Some(c) => c,
+            None => self.conn.insert(self.db.acquire().await?),
+        };
+        // Another writer may append between our batches; the conditional UPDATE notices,
+        // and the batch is chained again from the real head.
+        for _ in 0..8 {
+            let mut tx = conn.begin().await?;
+            let head = match self.head.take() {
+                Some(h) => h,
+                None => {
+                    on_tx!(&mut tx, c => sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+                    .fetch_one(&mut *c).await?)
+                }
+            };
+            let records = chain(entries, head.0, head.1.clone(), crate::now_ms());
+            let last = records
+                .last()
+                .map(|r| (r.seq, r.hash.clone()))
+                .unwrap_or_else(|| head.clone());
+            if !advance_head(&mut tx, &head, &last).await? {
+                drop(tx); // rolls back
+                continue;
+            }
+            insert(&mut tx, &records).await?;
+            tx.commit().await?;
+            self.head = Some(last);
+            return Ok(records.iter().map(|r| r.seq).collect());
+        }
+        Err(DbError::Sqlx(sqlx::Error::Protocol(
+            "the audit chain head kept moving".into(),
+        )))
+    }
 }
 
 /// One access to a person's record, with who the actor is as people know them.

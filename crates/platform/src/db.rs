@@ -182,16 +182,22 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
+            // No ping before each use: it doubles the round trips of every query, and a
+            // local file has no connection to lose.
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections.max(1))
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             // Room for the TEMP tables imports stage rows in; allocated only when used.
             let options = PgConnectOptions::from_str(url)?.options([("temp_buffers", "64MB")]);
+            // No ping before each use (a round trip per query); a connection the server
+            // dropped fails its next query and is replaced.
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections.max(1))
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
