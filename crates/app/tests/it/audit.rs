@@ -7,7 +7,11 @@ use platform::{Db, on_db};
 use crate::on_both_engines;
 use crate::support::{Engine, TestApp};
 
-on_both_engines!(concurrent_appends_form_one_chain, newer_schema_is_refused);
+on_both_engines!(
+    concurrent_appends_form_one_chain,
+    two_writers_share_one_chain,
+    newer_schema_is_refused
+);
 
 async fn exec(db: &Db, sql: &str) -> Result<u64, sqlx::Error> {
     let sql = sql.to_owned();
@@ -64,6 +68,54 @@ async fn concurrent_appends_form_one_chain(app: TestApp) {
             .await
             .is_err()
     );
+    app.stop().await;
+}
+
+/// Two group-commit writers on one database (two `serve` instances on one PostgreSQL, or a
+/// CLI command beside the server) interleave without forking or breaking the chain.
+async fn two_writers_share_one_chain(app: TestApp) {
+    let (a, b) = (
+        audit::AuditLog::start(app.db.clone()),
+        audit::AuditLog::start(app.db.clone()),
+    );
+    let tasks: Vec<_> = (0..120)
+        .map(|i| {
+            let log = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move {
+                log.record(
+                    AuditEntry::new("w", "teacher", "student.read", "学籍管理")
+                        .subject(&format!("G{i}"), None),
+                )
+                .await
+                .unwrap()
+            })
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for t in tasks {
+        seqs.push(t.await.unwrap());
+    }
+    seqs.sort();
+    seqs.dedup();
+    assert_eq!(seqs.len(), 120);
+    // Writes in their own transactions interleave too.
+    let mut tx = app.db.begin().await.unwrap();
+    audit::append(
+        &mut tx,
+        &[AuditEntry::new(
+            "cli",
+            "operator",
+            "user.create",
+            "账号管理",
+        )],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    a.record(AuditEntry::new("w", "teacher", "student.read", "学籍管理"))
+        .await
+        .unwrap();
+    assert_eq!(audit::verify(&app.db).await.unwrap().first_broken, None);
     app.stop().await;
 }
 
