@@ -91,11 +91,8 @@ pub fn banner(nodes: &[DemoNode]) -> String {
                     n.accounts.get(i).map(|a| a.username.as_str()).unwrap_or("")
                 ));
             }
-            out.push_str(&format!(
-                "{} {}\n",
-                a.role.label(kernel::Lang::Zh),
-                a.role.as_str()
-            ));
+            out.push_str(a.what);
+            out.push('\n');
         }
     }
     out.push_str("\n按 Ctrl-C 停止两个节点。 Press Ctrl-C to stop both nodes.\n");

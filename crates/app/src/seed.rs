@@ -123,6 +123,8 @@ pub async fn synthetic(
 #[derive(Debug, Clone)]
 pub struct DemoAccount {
     pub username: String,
+    /// What the account is for, as the demo banner says it (Chinese, then English).
+    pub what: &'static str,
     pub role: Role,
     pub display_name: String,
     pub org_code: Option<String>,
@@ -140,16 +142,21 @@ pub fn demo_accounts(spec: &Spec) -> Vec<DemoAccount> {
         .as_ref()
         .and_then(|s| schools.iter().find(|x| x.code == s.school_code))
         .or(schools.first());
-    let account =
-        |name: &str, role: Role, display: String, org: Option<String>, person: Option<String>| {
-            DemoAccount {
-                username: format!("{tag}.{name}"),
-                role,
-                display_name: display,
-                org_code: org,
-                person_key: person,
-            }
-        };
+    let account = |name: &str,
+                   what: &'static str,
+                   role: Role,
+                   display: String,
+                   org: Option<String>,
+                   person: Option<String>| {
+        DemoAccount {
+            username: format!("{tag}.{name}"),
+            what,
+            role,
+            display_name: display,
+            org_code: org,
+            person_key: person,
+        }
+    };
     let (province_bureau, province_name) = match p {
         Province::CQ => ("重庆市教育委员会", "重庆"),
         Province::SC => ("四川省教育厅", "四川"),
@@ -157,6 +164,7 @@ pub fn demo_accounts(spec: &Spec) -> Vec<DemoAccount> {
     let mut accounts = vec![
         account(
             "admin",
+            "平台管理员 platform admin",
             Role::PlatformAdmin,
             format!("{province_name}节点管理员"),
             None,
@@ -164,6 +172,7 @@ pub fn demo_accounts(spec: &Spec) -> Vec<DemoAccount> {
         ),
         account(
             "joint",
+            "联合办公室 joint office",
             Role::JointOffice,
             "联合办公室联络员".into(),
             Some(joint_office_code(p)),
@@ -171,6 +180,7 @@ pub fn demo_accounts(spec: &Spec) -> Vec<DemoAccount> {
         ),
         account(
             "province",
+            "省级教育行政部门 provincial bureau",
             Role::Bureau,
             format!("{province_bureau}学籍科"),
             Some(format!("B{}0000", p.code())),
@@ -178,6 +188,7 @@ pub fn demo_accounts(spec: &Spec) -> Vec<DemoAccount> {
         ),
         account(
             "employer",
+            "用人单位 employer",
             Role::Employer,
             "人事部 王经理".into(),
             Some(demo_employer_code(p)),
@@ -190,6 +201,7 @@ pub fn demo_accounts(spec: &Spec) -> Vec<DemoAccount> {
             .unwrap_or_default();
         accounts.push(account(
             "district",
+            "区县教育局 district bureau",
             Role::Bureau,
             format!("{county}教育局学籍管理员"),
             Some(format!("B{}", school.division_code)),
@@ -197,6 +209,7 @@ pub fn demo_accounts(spec: &Spec) -> Vec<DemoAccount> {
         ));
         accounts.push(account(
             "school",
+            "学校管理员 school admin",
             Role::SchoolAdmin,
             format!("{}学籍管理员", school.name),
             Some(school.code.clone()),
@@ -204,6 +217,7 @@ pub fn demo_accounts(spec: &Spec) -> Vec<DemoAccount> {
         ));
         accounts.push(account(
             "teacher",
+            "教师 teacher",
             Role::Teacher,
             "李老师".into(),
             Some(school.code.clone()),
@@ -212,6 +226,7 @@ pub fn demo_accounts(spec: &Spec) -> Vec<DemoAccount> {
         if let Some(s) = &first {
             accounts.push(account(
                 "student",
+                "学生 student",
                 Role::Student,
                 s.name.clone(),
                 Some(school.code.clone()),

@@ -245,7 +245,7 @@ pub async fn import_students(
             sqlx::raw_sql(SQLITE_DEFAULT_CACHE).execute(&mut *c).await?;
         }
     });
-    tracing::info!(run = %summary.run_id, read, millis = summary.millis, "import finished");
+    tracing::debug!(run = %summary.run_id, read, millis = summary.millis, "import finished");
     Ok(summary)
 }
 

@@ -185,6 +185,7 @@ impl TestApp {
             &node.db,
             &[DemoAccount {
                 username: "sc.school2".into(),
+                what: "另一所学校的管理员 another school's admin",
                 role: kernel::access::Role::SchoolAdmin,
                 display_name: "另一所学校管理员".into(),
                 org_code: Some(other.school_code.clone()),
