@@ -92,19 +92,23 @@ watch_disk() {
         ((n > node_max)) && node_max=$n
         ((f > fs_max)) && fs_max=$f
         echo "$node_max $fs_max" >"$RUN/disk-peak"
-        [[ -e "$RUN/import.time" ]] && break
+        [[ -e "$RUN/import.done" ]] && break
         sleep 5
     done
 }
-rm -f "$RUN/import.time"
 watch_disk &
 WATCH_PID=$!
 import_rc=0
 timed "$RUN/import" timeout "$IMPORT_TIMEOUT" "$CHUANYU" import students "$DATA/students.csv" --config "$CONFIG" ||
     import_rc=$?
+touch "$RUN/import.done"
 wait "$WATCH_PID" || true
 read -r DISK_NODE_PEAK DISK_FS_PEAK <"$RUN/disk-peak"
-DISK_NOTE="peak during the import: node directory $(mb "$DISK_NODE_PEAK") MB, file system +$(mb "$DISK_FS_PEAK") MB (5 s samples)"
+if [[ $ENGINE == postgres ]]; then
+    DISK_NOTE="peak during the import: file system +$(mb "$DISK_FS_PEAK") MB (5 s samples; the database is in the PostgreSQL cluster)"
+else
+    DISK_NOTE="peak during the import: node directory $(mb "$DISK_NODE_PEAK") MB, file system +$(mb "$DISK_FS_PEAK") MB (5 s samples)"
+fi
 IMPORT_SECS=$(secs_of "$RUN/import")
 IMPORT_RSS=$(rss_of "$RUN/import")
 IMPORT_REJECTED=$(import_field rejected "$RUN/import.out")
@@ -163,9 +167,21 @@ audit_rows() {
 
 # ---------------------------------------------------------------- wrk runs
 # run_wrk NAME: wrk with the environment set by the caller; output in $RUN/NAME.wrk
+# The server's CPU time (user + system, in clock ticks) is read before and after each run:
+# CPU per request is far less sensitive to a noisy neighbour than requests/s.
+server_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
 run_wrk() {
     log "wrk $1: -t$THREADS -c$CONNECTIONS -d$DURATION"
+    local before
+    before=$(server_ticks)
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency -s "$LUA" "$BASE" >"$RUN/$1.wrk" 2>&1
+    echo $(($(server_ticks) - before)) >"$RUN/$1.ticks"
+}
+# cpu_of NAME: "<server CPU % of one core> <CPU microseconds per response>"
+cpu_of() {
+    awk -v t="$(cat "$RUN/$1.ticks")" -v hz="$(getconf CLK_TCK)" -v n="$(responses_of "$1")" \
+        -v d="$(awk '/requests in/ {sub(/s,$/, "", $4); print $4}' "$RUN/$1.wrk")" \
+        'BEGIN { printf "%.0f %.0f", 100 * t / hz / d, 1e6 * t / hz / n }'
 }
 rps_of() { awk '/^Requests\/sec:/ {print $2}' "$RUN/$1.wrk"; }
 # pct_of NAME 50|99: latency percentile in ms
@@ -208,11 +224,13 @@ report() {
     echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency; $(wc -l <"$IDS") random 学籍号; server and wrk share the machine"
     echo "import: $STUDENTS students in $IMPORT_SECS s ($(per_sec "$STUDENTS" "$IMPORT_SECS") rows/s), peak RSS $(mb "$IMPORT_RSS") MB, rejected ${IMPORT_REJECTED:-?}, exit $import_rc"
     echo "disk: CSV $(du -h "$DATA/students.csv" | cut -f1); $DB_SIZE after the run; $DISK_NOTE"
-    printf '%-10s %10s %9s %9s %10s %8s  %s\n' run 'req/s' 'p50 ms' 'p99 ms' responses non-200 'wrk errors'
+    printf '%-10s %10s %8s %8s %10s %8s %8s %9s  %s\n' run 'req/s' 'p50 ms' 'p99 ms' responses non-200 \
+        'srv CPU%' 'CPU us/r' 'wrk errors'
     local k
     for k in healthz1 lookup healthz2; do
-        printf '%-10s %10s %9s %9s %10s %8s  %s\n' "$k" "$(rps_of $k)" "$(pct_of $k 50)" "$(pct_of $k 99)" \
-            "$(responses_of $k)" "$(bad_of $k)" "$(errors_of $k)"
+        read -r cpu_pct cpu_us <<<"$(cpu_of $k)"
+        printf '%-10s %10s %8s %8s %10s %8s %8s %9s  %s\n' "$k" "$(rps_of $k)" "$(pct_of $k 50)" "$(pct_of $k 99)" \
+            "$(responses_of $k)" "$(bad_of $k)" "$cpu_pct" "$cpu_us" "$(errors_of $k)"
     done
     echo "audit_log rows added during the look-up run: $((audit_after - audit_before)) (look-ups answered: $(responses_of lookup))"
     echo "ratio lookup / mean(healthz) = $L / $HMEAN = $R  (target >= 0.3: $(met "$R" '>=' 0.3))"

@@ -80,10 +80,12 @@ impl Running {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting, lets in-flight requests finish, and waits.
+    /// Stops accepting, lets in-flight requests finish, waits, and closes the database
+    /// (so SQLite checkpoints its WAL).
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
         self.task.await??;
+        self.state.db.close().await;
         Ok(())
     }
 }

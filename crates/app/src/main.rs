@@ -193,7 +193,9 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CHUANYU_LOG")
-                .unwrap_or_else(|_| "info".into()),
+                // sqlx reports PostgreSQL notices (e.g. "relation already exists, skipping"
+                // from idempotent migrations) at info; they are not news to an operator.
+                .unwrap_or_else(|_| "info,sqlx::postgres::notice=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -325,6 +327,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "新增机构 orgs added: {}, 新增学生 students added: {}",
                 done.orgs, done.students
             );
+            node.db.close().await;
         }
         Command::Import { command } => {
             let node = Node::open(load()?).await?;
@@ -380,6 +383,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 registry::files::write_report(&node.db, &s.run_id, &path).await?;
                 println!("问题清单 report: {}", path.display());
             }
+            // A clean close lets SQLite checkpoint and remove its WAL; otherwise the next
+            // process to open the node replays it.
+            node.db.close().await;
             if s.rejected > 0 {
                 return Ok(ExitCode::from(3));
             }
@@ -405,12 +411,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rows =
                 registry::files::export_students(&node.db, &audit, &who, &query, &out).await?;
             println!("已导出 exported {rows} 行 rows → {}", out.display());
+            node.db.close().await;
         }
         Command::Audit {
             command: AuditCommand::Verify { json },
         } => {
             let node = Node::open(load()?).await?;
             let report = platform::audit::verify(&node.db).await?;
+            node.db.close().await;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             }
@@ -472,6 +480,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
             )
             .await?;
+            node.db.close().await;
             println!("已创建用户 user created: {username} (id {id}, {role})");
         }
     }

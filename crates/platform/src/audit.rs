@@ -13,7 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::db::{Backend, Conn, Db, DbError, Tx};
+use crate::db::{Backend, Db, DbError, Tx};
 use crate::{on_db, on_tx};
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -218,11 +218,7 @@ impl AuditLog {
     pub fn start(db: Db) -> AuditLog {
         let (sender, mut receiver) = mpsc::channel::<Pending>(4 * BATCH);
         tokio::spawn(async move {
-            let mut writer = Writer {
-                db,
-                conn: None,
-                head: None,
-            };
+            let mut writer = Writer { db, head: None };
             let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
             while receiver.recv_many(&mut batch, BATCH).await > 0 {
                 // Let requests already on their way join this commit: one more round of
@@ -268,11 +264,11 @@ impl AuditLog {
     }
 }
 
-/// The group-commit writer: its own connection, and the chain head it last wrote, so a
-/// batch costs BEGIN, one UPDATE, one INSERT and COMMIT.
+/// The group-commit writer and the chain head it last wrote, so a batch costs BEGIN, one
+/// UPDATE, one INSERT and COMMIT. It borrows a connection per batch only: holding one for
+/// good would keep `Db::close` waiting forever.
 struct Writer {
     db: Db,
-    conn: Option<Conn>,
     head: Option<(i64, String)>,
 }
 
@@ -280,18 +276,14 @@ impl Writer {
     async fn write(&mut self, entries: &[AuditEntry]) -> Result<Vec<i64>, DbError> {
         let result = self.try_write(entries).await;
         if result.is_err() {
-            // The connection may be broken and the head unknown: start afresh next time.
-            self.conn = None;
+            // The head is unknown after a failure: read it again next time.
             self.head = None;
         }
         result
     }
 
     async fn try_write(&mut self, entries: &[AuditEntry]) -> Result<Vec<i64>, DbError> {
-        let conn = match &mut self.conn {
-            Some(c) => c,
-            None => self.conn.insert(self.db.acquire().await?),
-        };
+        let mut conn = self.db.acquire().await?;
         // Another writer may append between our batches; the conditional UPDATE notices,
         // and the batch is chained again from the real head.
         for _ in 0..8 {
