@@ -80,6 +80,11 @@ async fn browser() -> Option<(Driver, Client)> {
     Some((driver, client))
 }
 
+/// The text of the element with this id.
+async fn text_of(c: &Client, id: &str) -> String {
+    c.find(Locator::Id(id)).await.unwrap().text().await.unwrap()
+}
+
 async fn sign_in(c: &Client, app: &TestApp, username: &str) {
     c.goto(&app.url("/login")).await.unwrap();
     c.find(Locator::Id("username"))
@@ -163,15 +168,7 @@ async fn sign_in_home_and_access_log_in_chromium() {
         .await
         .unwrap();
     sign_in(&c, &app, "sc.student").await;
-    assert_eq!(
-        c.find(Locator::Id("role"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "学生"
-    );
+    assert_eq!(text_of(&c, "role").await, "学生");
     c.find(Locator::LinkText("我的访问记录"))
         .await
         .unwrap()
@@ -303,33 +300,9 @@ async fn upload_fix_and_reupload_in_chromium() {
     // The registrar fixes the row and uploads the same file again.
     rows[1] = crate::registry::row(&school, 702, "浏览器二");
     upload(write(&rows)).await;
-    assert_eq!(
-        c.find(Locator::Id("rows-rejected"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "0"
-    );
-    assert_eq!(
-        c.find(Locator::Id("rows-inserted"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "1"
-    );
-    assert_eq!(
-        c.find(Locator::Id("rows-unchanged"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "1"
-    );
+    assert_eq!(text_of(&c, "rows-rejected").await, "0");
+    assert_eq!(text_of(&c, "rows-inserted").await, "1");
+    assert_eq!(text_of(&c, "rows-unchanged").await, "1");
     c.close().await.unwrap();
     app.stop().await;
 }

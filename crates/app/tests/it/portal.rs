@@ -47,15 +47,7 @@ async fn form_sign_in_and_out(app: TestApp) {
 
     // A wrong password keeps the user on the form with a message, and no session.
     let client = no_redirects();
-    let page = client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = hidden_field(&page, "csrf").unwrap();
+    let token = app.sign_in_token(&client).await;
     let r = client
         .post(app.url("/login"))
         .form(&[
@@ -79,15 +71,7 @@ async fn form_sign_in_and_out(app: TestApp) {
     );
 
     // Sign-in never redirects off-site.
-    let page = client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = hidden_field(&page, "csrf").unwrap();
+    let token = app.sign_in_token(&client).await;
     let r = client
         .post(app.url("/login"))
         .form(&[

@@ -252,13 +252,9 @@ impl TestApp {
             .unwrap()
     }
 
-    /// A browser-like client (cookies kept, redirects not followed) signed in by the form.
-    pub async fn sign_in_form(&self, username: &str) -> reqwest::Client {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+    /// Opens the sign-in form with `client` (which keeps the pre-session cookie) and returns
+    /// the form's CSRF token.
+    pub async fn sign_in_token(&self, client: &reqwest::Client) -> String {
         let page = client
             .get(self.url("/login"))
             .send()
@@ -267,7 +263,17 @@ impl TestApp {
             .text()
             .await
             .unwrap();
-        let csrf = hidden_field(&page, "csrf").expect("csrf field on sign-in form");
+        hidden_field(&page, "csrf").expect("csrf field on sign-in form")
+    }
+
+    /// A browser-like client (cookies kept, redirects not followed) signed in by the form.
+    pub async fn sign_in_form(&self, username: &str) -> reqwest::Client {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let csrf = self.sign_in_token(&client).await;
         let response = client
             .post(self.url("/login"))
             .form(&[
