@@ -533,14 +533,11 @@ pub async fn record_change(
     Ok(change_row)
 }
 
-/// Number of students per school, for dashboards (no personal data).
-pub async fn count_by_school(
-    db: &Db,
-    division_prefix: &str,
-) -> Result<Vec<(String, i64)>, DbError> {
-    Ok(on_db!(db, p => sqlx::query_as(
-        "SELECT s.school_code, COUNT(*) FROM students s JOIN orgs o ON o.code = s.school_code \
-         WHERE o.division_code LIKE $1 GROUP BY s.school_code ORDER BY s.school_code")
-        .bind(format!("{division_prefix}%"))
-        .fetch_all(p).await?))
+/// Number of students a school holds (no personal data).
+pub async fn count_in_school(db: &Db, school_code: &str) -> Result<i64, DbError> {
+    Ok(
+        on_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM students WHERE school_code = $1")
+        .bind(school_code)
+        .fetch_one(p).await?),
+    )
 }

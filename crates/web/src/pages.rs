@@ -666,11 +666,8 @@ async fn org_page(
         } else {
             vec![]
         };
-        let students = registry::count_by_school(&state.db, "")
-            .await?
-            .into_iter()
-            .find(|(school, _)| *school == org.code)
-            .map(|(_, n)| n);
+        let students =
+            Some(registry::count_in_school(&state.db, &org.code).await?).filter(|n| *n > 0);
         Ok(OrgPage {
             row: OrgRow::new(org, ctx.lang),
             users,

@@ -116,21 +116,9 @@ async fn sign_in_home_and_access_log_in_chromium() {
     let app = TestApp::spawn(Engine::Sqlite).await.unwrap();
 
     sign_in(&c, &app, "sc.school").await;
-    let role = c
-        .find(Locator::Id("role"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let role = text_of(&c, "role").await;
     assert_eq!(role, "学校管理员");
-    let welcome = c
-        .find(Locator::Id("welcome"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let welcome = text_of(&c, "welcome").await;
     assert!(
         welcome.contains(&app.account("school").display_name),
         "{welcome}"
@@ -143,13 +131,7 @@ async fn sign_in_home_and_access_log_in_chromium() {
     c.goto(&app.url(&format!("/students/{mine}")))
         .await
         .unwrap();
-    let id = c
-        .find(Locator::Id("citizen-id"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let id = text_of(&c, "citizen-id").await;
     assert_eq!(
         id.len(),
         18,
@@ -271,21 +253,9 @@ async fn upload_fix_and_reupload_in_chromium() {
         }
     };
     upload(write(&rows)).await;
-    let rejected = c
-        .find(Locator::Id("rows-rejected"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let rejected = text_of(&c, "rows-rejected").await;
     assert_eq!(rejected, "1");
-    let problems = c
-        .find(Locator::Id("problems"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let problems = text_of(&c, "problems").await;
     assert!(
         problems.contains("身份证件号码") && problems.contains("校验位"),
         "{problems}"

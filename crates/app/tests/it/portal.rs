@@ -60,15 +60,7 @@ async fn form_sign_in_and_out(app: TestApp) {
         .unwrap();
     assert_eq!(r.status(), 401);
     assert!(r.text().await.unwrap().contains("用户名或密码错误"));
-    assert_eq!(
-        client
-            .get(app.url("/students"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        303
-    );
+    assert_eq!(app.status(&client, "/students").await, 303);
 
     // Sign-in never redirects off-site.
     let token = app.sign_in_token(&client).await;
@@ -128,15 +120,7 @@ async fn csrf_is_enforced(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    assert_eq!(
-        browser
-            .get(app.url("/students"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.status(&browser, "/students").await, 200);
     app.stop().await;
 }
 
@@ -181,15 +165,7 @@ async fn home_page_per_role(app: TestApp) {
 async fn access_log_page_and_language(app: TestApp) {
     let mine = app.account("student").person_key.clone().unwrap();
     let school = app.sign_in_form("sc.school").await;
-    assert_eq!(
-        school
-            .get(app.url(&format!("/students/{mine}")))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.status(&school, &format!("/students/{mine}")).await, 200);
 
     let student = app.sign_in_form("sc.student").await;
     let page = student

@@ -686,15 +686,7 @@ async fn upload_pages_for_a_school_admin(app: TestApp) {
     assert!(report.contains("2015-02-30"));
     // Another user cannot see the run.
     let other = app.sign_in_form("sc.school2").await;
-    assert_eq!(
-        other
-            .get(app.url(&result_url))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(app.status(&other, &result_url).await, 404);
     // Fixed and uploaded again: the good row is not duplicated, the fixed one is added.
     rows[1][3] = "2015-09-01".into();
     let r = upload(&rows).await.unwrap();
@@ -728,15 +720,7 @@ async fn upload_pages_for_a_school_admin(app: TestApp) {
     );
     // A teacher has no upload page.
     let teacher = app.sign_in_form("sc.teacher").await;
-    assert_eq!(
-        teacher
-            .get(app.url("/import"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(app.status(&teacher, "/import").await, 404);
     app.stop().await;
 }
 

@@ -230,6 +230,17 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// The status `client` gets for GET `path`.
+    pub async fn status(&self, client: &reqwest::Client, path: &str) -> u16 {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// A bearer token for a demo account.
     pub async fn token(&self, username: &str) -> String {
         let response = reqwest::Client::new()
