@@ -7,6 +7,7 @@ use anyhow::Context;
 use platform::Config;
 use synth::{Province, Spec};
 
+use crate::federate::{self, Peer};
 use crate::seed::{self, DEMO_PASSWORD, DemoAccount};
 use crate::{Node, Running};
 
@@ -19,8 +20,59 @@ pub struct DemoNode {
     pub moved_from: Option<String>,
 }
 
-/// Creates (first run) or reuses (later runs) a node under `dir`, seeds it, and serves it.
-pub async fn start_node(dir: &Path, province: Province, listen: &str) -> anyhow::Result<DemoNode> {
+/// Starts 重庆 and 四川 under `dir`, in one federation: the joint office's keys and a
+/// directory signed for the addresses the nodes got live in `dir/federation`.
+pub async fn start(dir: &Path, cq_listen: &str, sc_listen: &str) -> anyhow::Result<Vec<DemoNode>> {
+    let mut prepared = vec![
+        prepare(dir, Province::CQ, cq_listen).await?,
+        prepare(dir, Province::SC, sc_listen).await?,
+    ];
+    let peers: Vec<Peer> = prepared
+        .iter()
+        .map(|p| {
+            Ok(Peer {
+                code: p.province.tag().into(),
+                name: p.node.config.name.clone(),
+                base_url: format!("http://{}", p.listener.local_addr()?),
+                signing_key: p.node.config.signing_key.clone(),
+            })
+        })
+        .collect::<std::io::Result<_>>()?;
+    let files = federate::write(&dir.join("federation"), &peers, 365)?;
+    let mut nodes = Vec::new();
+    for mut p in prepared.drain(..) {
+        let config = &mut p.node.config;
+        config.federation_directory = files.directory.clone();
+        config.federation_governance_key = files.governance_key.clone();
+        config.federation_index_key = files.index_key.clone();
+        let data_dir = config.data_dir.clone();
+        // The demo's records are indexed before anyone asks for them.
+        let key = federation::BlindIndexKey::from_base64url(
+            std::fs::read_to_string(&files.index_key)?.trim(),
+        )?;
+        exchange::index::reindex(&p.node.db, &key).await?;
+        nodes.push(DemoNode {
+            province: p.province,
+            running: crate::start(p.node, p.listener)?,
+            accounts: p.accounts,
+            data_dir,
+            moved_from: p.moved_from,
+        });
+    }
+    Ok(nodes)
+}
+
+struct Prepared {
+    province: Province,
+    node: Node,
+    accounts: Vec<DemoAccount>,
+    listener: tokio::net::TcpListener,
+    moved_from: Option<String>,
+}
+
+/// Creates (first run) or reuses (later runs) a node under `dir`, seeds it, and binds its
+/// address.
+async fn prepare(dir: &Path, province: Province, listen: &str) -> anyhow::Result<Prepared> {
     let node_dir = dir.join(province.tag().to_ascii_lowercase());
     let config_path = node_dir.join("chuanyu.toml");
     if !config_path.exists() {
@@ -51,13 +103,11 @@ pub async fn start_node(dir: &Path, province: Province, listen: &str) -> anyhow:
         ),
         Err(e) => return Err(e).with_context(|| format!("cannot listen on {wanted}")),
     };
-    let data_dir = node.config.data_dir.clone();
-    let running = crate::start(node, listener)?;
-    Ok(DemoNode {
+    Ok(Prepared {
         province,
-        running,
+        node,
         accounts,
-        data_dir,
+        listener,
         moved_from,
     })
 }
@@ -94,6 +144,18 @@ pub fn banner(nodes: &[DemoNode]) -> String {
             out.push_str(a.what);
             out.push('\n');
         }
+    }
+    // One cross-province look-up to try: a 四川 student asked for from 重庆.
+    if let [cq, sc, ..] = nodes
+        && let Some(no) = sc.accounts.iter().find_map(|a| a.person_key.clone())
+    {
+        out.push_str(&format!(
+            "\n跨省查询 cross-node look-up (两节点同属一个联盟 one federation):\n  \
+             curl -H \"Authorization: Bearer $TOKEN\" \"{}/api/v1/students/{no}?purpose=transfer-verification\"\n  \
+             ($TOKEN: POST {}/api/v1/auth/token as cq.school)\n",
+            cq.running.url(),
+            cq.running.url()
+        ));
     }
     out.push_str("\n按 Ctrl-C 停止两个节点。 Press Ctrl-C to stop both nodes.\n");
     out

@@ -3,6 +3,8 @@
 //! so the integration tests drive exactly what the CLI does.
 
 pub mod demo;
+pub mod federate;
+pub mod federation_cli;
 pub mod seed;
 
 use std::net::SocketAddr;

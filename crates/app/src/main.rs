@@ -4,6 +4,8 @@
 //! Exit codes: 0 success; 1 a check found a problem (`audit verify`); 2 usage or I/O error;
 //! 3 done but with rejected input.
 
+use chuanyu::federation_cli;
+
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -108,6 +110,12 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// The signed federation directory, as the joint office keeps it: init, add-member,
+    /// allow, sign, show. Exit 1 when `show --governance-key` refuses a directory.
+    Federation {
+        #[command(subcommand)]
+        command: federation_cli::FederationCommand,
     },
 }
 
@@ -220,6 +228,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config_path = cli.config;
     let load = || Config::load(config_path.as_deref()).context("cannot load the configuration");
     match cli.command {
+        Command::Federation { command } => return Ok(federation_cli::run(command)),
         Command::Init {
             member,
             dir,
@@ -254,9 +263,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cq_listen,
             sc_listen,
         } => {
-            let cq = demo::start_node(&dir, synth::Province::CQ, &cq_listen).await?;
-            let sc = demo::start_node(&dir, synth::Province::SC, &sc_listen).await?;
-            let nodes = [cq, sc];
+            let nodes = demo::start(&dir, &cq_listen, &sc_listen).await?;
             println!("{}", demo::banner(&nodes));
             shutdown_signal().await;
             println!("正在停止 stopping…");

@@ -37,6 +37,16 @@ pub struct Config {
     pub cookie_secure: bool,
     /// Database connection pool size.
     pub db_max_connections: u32,
+    /// The signed federation directory (a file the joint office publishes). Empty: this
+    /// node runs alone and answers nothing under `/federation/v1/`.
+    pub federation_directory: PathBuf,
+    /// The joint office's governance public key (multibase `z6Mk…`); a directory not signed
+    /// by it is refused.
+    pub federation_governance_key: String,
+    /// The federation's shared blind-index key (a file holding 32 bytes in base64url).
+    pub federation_index_key: PathBuf,
+    /// How long to wait for a peer node before answering without it, in milliseconds.
+    pub federation_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -55,6 +65,10 @@ impl Default for Config {
             login_attempts_per_minute: 10,
             cookie_secure: false,
             db_max_connections: 16,
+            federation_directory: PathBuf::new(),
+            federation_governance_key: String::new(),
+            federation_index_key: PathBuf::new(),
+            federation_timeout_ms: 3000,
         }
     }
 }
@@ -173,6 +187,18 @@ impl Config {
         if let Some(v) = get("CHUANYU_DB_MAX_CONNECTIONS") {
             self.db_max_connections = parsed("CHUANYU_DB_MAX_CONNECTIONS", v)?;
         }
+        if let Some(v) = get("CHUANYU_FEDERATION_DIRECTORY") {
+            self.federation_directory = v.into();
+        }
+        if let Some(v) = get("CHUANYU_FEDERATION_GOVERNANCE_KEY") {
+            self.federation_governance_key = v;
+        }
+        if let Some(v) = get("CHUANYU_FEDERATION_INDEX_KEY") {
+            self.federation_index_key = v.into();
+        }
+        if let Some(v) = get("CHUANYU_FEDERATION_TIMEOUT_MS") {
+            self.federation_timeout_ms = parsed("CHUANYU_FEDERATION_TIMEOUT_MS", v)?;
+        }
         Ok(())
     }
 
@@ -190,6 +216,14 @@ impl Config {
             self.signing_key = self.data_dir.join("keys").join("node-ed25519.pem");
         } else if self.signing_key.is_relative() {
             self.signing_key = base.join(&self.signing_key);
+        }
+        for path in [
+            &mut self.federation_directory,
+            &mut self.federation_index_key,
+        ] {
+            if !path.as_os_str().is_empty() && path.is_relative() {
+                *path = base.join(&*path);
+            }
         }
         if self.database_url.trim().is_empty() {
             self.database_url = format!("sqlite://{}", self.data_dir.join("chuanyu.db").display());
@@ -296,6 +330,10 @@ mod example_file {
             "login_attempts_per_minute",
             "cookie_secure",
             "db_max_connections",
+            "federation_directory",
+            "federation_governance_key",
+            "federation_index_key",
+            "federation_timeout_ms",
         ] {
             assert!(text.contains(&format!("\n{key} = ")), "{key} is documented");
             let env = format!("CHUANYU_{}", key.to_uppercase());

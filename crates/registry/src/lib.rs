@@ -179,6 +179,30 @@ pub async fn read_student(
     })
 }
 
+/// A record and its history as a peer node receives it, before the purpose's field list
+/// minimises it. No user scope applies: the federation directory's rule for the calling
+/// member and purpose does, and the caller audits the read with the exchange it belongs to.
+pub async fn record_for_peer(db: &Db, student_no: &str) -> Result<Option<StudentView>, DbError> {
+    let Ok(no) = StudentNo::parse(student_no) else {
+        return Ok(None);
+    };
+    let Some(found) = locate(db, &no).await? else {
+        return Ok(None);
+    };
+    let changes = if found.version > 1 {
+        history(db, &found.student.student_no).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Some(StudentView {
+        student: found.student,
+        school_name: found.school_name,
+        school_division: found.division_code,
+        id_masked: false,
+        changes,
+    }))
+}
+
 async fn history(db: &Db, student_no: &str) -> Result<Vec<Change>, DbError> {
     Ok(on_db!(db, p => sqlx::query_as(
         "SELECT id, change_type, change_date, reason, from_status, to_status, detail, actor, at_ms \

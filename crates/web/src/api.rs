@@ -95,6 +95,12 @@ async fn healthz(State(state): State<AppState>) -> Json<Health> {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
+    if state.federation.is_some() {
+        match exchange::outbox::counts(&state.db).await {
+            Ok(counts) => state.metrics.set_outbox(&counts),
+            Err(e) => tracing::warn!(error = %e, "metrics: cannot count the outbox"),
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -292,18 +298,40 @@ pub struct PurposeQuery {
 
 /// One student's record by 学籍号, audited; ID number masked unless the role needs it. A
 /// malformed 学籍号 is refused with the rule it breaks (`id.checksum`, `id.length`, ...).
+/// A student this node does not hold is asked for on the peer nodes the federation allows
+/// for the purpose (e.g. `transfer-verification` / 转学核验), by blind index; `source` names
+/// the member that answered. `federation.incomplete` (404): not found, and some peers could
+/// not be asked.
 #[utoipa::path(get, path = "/api/v1/students/{student_no}", params(PurposeQuery), security(("bearer" = [])), responses((status = 200, body = StudentView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_student(
     State(state): State<AppState>,
     ApiUser(u): ApiUser,
     ApiPath(no): ApiPath<String>,
     ApiQuery(q): ApiQuery<PurposeQuery>,
-) -> Result<Json<StudentView>, AppError> {
+) -> Result<Json<serde_json::Value>, AppError> {
     let no = StudentNo::parse(&no).map_err(|e| AppError::invalid(&e))?;
     let purpose = purpose(q.purpose.as_deref(), u.principal.role)?;
-    Ok(Json(
-        registry::read_student(&state.db, &state.audit, &u.principal, &no, &purpose).await?,
-    ))
+    match registry::read_student(&state.db, &state.audit, &u.principal, &no, &purpose).await {
+        Ok(view) => {
+            let mut value = serde_json::to_value(view).map_err(AppError::internal)?;
+            if let Some(map) = value.as_object_mut() {
+                map.insert("source".into(), state.config.member.clone().into());
+                map.insert("source_name".into(), state.config.name.clone().into());
+            }
+            Ok(Json(value))
+        }
+        Err(registry::ReadError::NotFound) => crate::federation::lookup_elsewhere(
+            &state,
+            &u.principal,
+            federation::IdentifierKind::StudentNo,
+            no.as_str(),
+            &purpose,
+        )
+        .await?
+        .map(Json)
+        .ok_or(AppError::NotFound),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A declared purpose is short plain text; none means the role's default.

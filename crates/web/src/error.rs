@@ -23,6 +23,11 @@ pub enum AppError {
     },
     /// Unknown, or outside the caller's scope: the two answer the same.
     NotFound,
+    /// Not found here, and some peer nodes could not be asked (named in the messages).
+    NotFoundIncomplete {
+        zh: String,
+        en: String,
+    },
     Forbidden,
     PayloadTooLarge,
     /// A JSON endpoint received something that is not JSON.
@@ -72,7 +77,7 @@ impl AppError {
             AppError::Unauthenticated | AppError::SignIn => StatusCode::UNAUTHORIZED,
             AppError::Csrf | AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::NotFound | AppError::NotFoundIncomplete { .. } => StatusCode::NOT_FOUND,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
@@ -88,6 +93,7 @@ impl AppError {
             AppError::Csrf => "csrf",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::NotFound => "not_found",
+            AppError::NotFoundIncomplete { .. } => "federation.incomplete",
             AppError::Forbidden => "forbidden",
             AppError::PayloadTooLarge => "payload_too_large",
             AppError::UnsupportedMediaType => "unsupported_media_type",
@@ -97,7 +103,9 @@ impl AppError {
 
     pub fn message(&self, lang: Lang) -> String {
         let (zh, en) = match self {
-            AppError::Invalid { zh, en, .. } | AppError::Conflict { zh, en, .. } => {
+            AppError::Invalid { zh, en, .. }
+            | AppError::Conflict { zh, en, .. }
+            | AppError::NotFoundIncomplete { zh, en } => {
                 return match lang {
                     Lang::Zh => zh.clone(),
                     Lang::En => en.clone(),

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod federation;
 pub mod i18n;
 pub mod imports;
 pub mod metrics;
@@ -38,6 +39,9 @@ pub struct Inner {
     pub metrics: metrics::Metrics,
     pub login_limiter: auth::LoginLimiter,
     pub sessions: platform::users::SessionCache,
+    /// `None` when the node runs alone (no directory configured) or its federation settings
+    /// are unusable (logged at start).
+    pub federation: Option<exchange::Federation>,
 }
 
 impl std::ops::Deref for AppState {
@@ -54,6 +58,10 @@ impl AppState {
         let metrics = metrics::Metrics::new(&config.member, db.backend().as_str());
         let login_limiter = auth::LoginLimiter::new(config.login_attempts_per_minute);
         let sessions = platform::users::SessionCache::new(SESSION_CACHE_TTL);
+        let federation = exchange::Federation::from_config(&config).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "federation settings are unusable; the node runs alone");
+            None
+        });
         AppState(Arc::new(Inner {
             config,
             db,
@@ -61,6 +69,7 @@ impl AppState {
             metrics,
             login_limiter,
             sessions,
+            federation,
         }))
     }
 }
@@ -71,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(api::routes())
         .merge(imports::routes(state.config.max_upload_bytes))
+        .merge(federation::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -102,10 +112,23 @@ pub async fn serve(
             }
         }
     });
+    let workers: Vec<_> = state
+        .federation
+        .iter()
+        .flat_map(|f| {
+            [
+                exchange::index::spawn_indexer(state.db.clone(), f.index_key().clone()),
+                exchange::outbox::spawn_worker(f.clone(), state.db.clone()),
+            ]
+        })
+        .collect();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     purge.abort();
+    for worker in workers {
+        worker.abort();
+    }
     result
 }

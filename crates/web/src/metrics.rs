@@ -28,6 +28,11 @@ struct RouteLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct InfoLabels {
     member: String,
     backend: String,
@@ -38,6 +43,7 @@ pub struct Metrics {
     registry: Mutex<Registry>,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    outbox: Family<StateLabels, Gauge>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -67,6 +73,12 @@ impl Metrics {
             "HTTP request latency by route",
             latency.clone(),
         );
+        let outbox = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "chuanyu_federation_outbox_messages",
+            "Messages in the federation outbox by state (pending, delivered, refused)",
+            outbox.clone(),
+        );
         registry.register(
             "chuanyu_node_info",
             "The node's member code, database backend and version",
@@ -76,6 +88,22 @@ impl Metrics {
             registry: Mutex::new(registry),
             requests,
             latency,
+            outbox,
+        }
+    }
+
+    /// The outbox's counts, read from the database when metrics are scraped.
+    pub fn set_outbox(&self, counts: &[(String, i64)]) {
+        for state in ["pending", "delivered", "refused"] {
+            let n = counts
+                .iter()
+                .find(|(s, _)| s == state)
+                .map_or(0, |(_, n)| *n);
+            self.outbox
+                .get_or_create(&StateLabels {
+                    state: state.to_owned(),
+                })
+                .set(n);
         }
     }
 

@@ -7,6 +7,8 @@ mod api;
 mod audit;
 mod browser;
 mod cli;
+mod federation;
+mod federation_cli;
 mod portal;
 mod registry;
 mod scope;

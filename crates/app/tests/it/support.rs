@@ -116,6 +116,8 @@ pub struct TestApp {
     /// A second school and its administrator, for scope tests.
     pub other_school: String,
     pub other_student: String,
+    /// The account prefix: `sc` or `cq`.
+    pub prefix: String,
     /// Held for its `Drop`, which removes the database.
     _test_db: TestDb,
 }
@@ -123,6 +125,18 @@ pub struct TestApp {
 pub struct Options {
     pub login_attempts_per_minute: u32,
     pub max_body_bytes: usize,
+    pub province: Province,
+    /// Bound beforehand when the address must be known first (a federation directory).
+    pub listener: Option<tokio::net::TcpListener>,
+    pub federation: Option<FederationFiles>,
+}
+
+/// A node's federation settings: the files its config points at.
+pub struct FederationFiles {
+    pub directory: PathBuf,
+    pub governance_key: String,
+    pub index_key: PathBuf,
+    pub signing_key: PathBuf,
 }
 
 impl Default for Options {
@@ -130,13 +144,16 @@ impl Default for Options {
         Options {
             login_attempts_per_minute: 1000,
             max_body_bytes: 64 * 1024,
+            province: Province::SC,
+            listener: None,
+            federation: None,
         }
     }
 }
 
-pub fn test_spec() -> Spec {
+pub fn spec_of(province: Province) -> Spec {
     Spec {
-        province: Province::SC,
+        province,
         seed: 7,
         schools: 6,
         students: 120,
@@ -151,13 +168,21 @@ impl TestApp {
 
     pub async fn spawn_with(engine: Engine, options: Options) -> Option<TestApp> {
         let test_db = TestDb::create(engine).await?;
-        let mut config = Config::from_toml("member = \"SC\"", &test_db.dir).expect("config");
+        let member = options.province.tag();
+        let mut config =
+            Config::from_toml(&format!("member = \"{member}\""), &test_db.dir).expect("config");
         config.database_url = test_db.url.clone();
+        if let Some(f) = &options.federation {
+            config.federation_directory = f.directory.clone();
+            config.federation_governance_key = f.governance_key.clone();
+            config.federation_index_key = f.index_key.clone();
+            config.signing_key = f.signing_key.clone();
+        }
         config.login_attempts_per_minute = options.login_attempts_per_minute;
         config.max_body_bytes = options.max_body_bytes;
         config.db_max_connections = 4;
         let node = Node::open(config).await.expect("open node");
-        let spec = test_spec();
+        let spec = spec_of(options.province);
         seed::synthetic(
             &node.db,
             &spec,
@@ -174,7 +199,7 @@ impl TestApp {
         // A student of another school, and that school's administrator.
         let school = accounts
             .iter()
-            .find(|a| a.username == "sc.school")
+            .find(|a| a.username == format!("{}.school", member.to_ascii_lowercase()))
             .and_then(|a| a.org_code.clone())
             .unwrap();
         let schools = synth::schools(&spec);
@@ -184,7 +209,7 @@ impl TestApp {
         seed::create_accounts(
             &node.db,
             &[DemoAccount {
-                username: "sc.school2".into(),
+                username: format!("{}.school2", member.to_ascii_lowercase()),
                 what: "另一所学校的管理员 another school's admin",
                 role: kernel::access::Role::SchoolAdmin,
                 display_name: "另一所学校管理员".into(),
@@ -196,9 +221,12 @@ impl TestApp {
         .await
         .expect("second school admin");
         let db = node.db.clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = match options.listener {
+            Some(l) => l,
+            None => tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind"),
+        };
         let running = chuanyu::start(node, listener).expect("start");
         Some(TestApp {
             base: running.url(),
@@ -207,12 +235,13 @@ impl TestApp {
             accounts,
             other_school: other.school_code,
             other_student: other.student_no,
+            prefix: member.to_ascii_lowercase(),
             _test_db: test_db,
         })
     }
 
     pub fn account(&self, short: &str) -> &DemoAccount {
-        let name = format!("sc.{short}");
+        let name = format!("{}.{short}", self.prefix);
         self.accounts
             .iter()
             .find(|a| a.username == name)

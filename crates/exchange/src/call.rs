@@ -1,0 +1,296 @@
+//! Calling peers: sign, send, verify the signed answer against what was sent, log both.
+
+use bytes::Bytes;
+use federation::evidence::Exchange;
+use federation::httpsig::{self, RequestParts};
+use federation::{Evidence, IdentifierKind, Verifier};
+use http::{HeaderValue, Method, Request, Response, header};
+use kernel::access::Principal;
+use kernel::lang::{Lang, Localized};
+use platform::audit::AuditEntry;
+use platform::db::Db;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::log::{self, Direction};
+use crate::serve::{Actor, LookupAnswer, LookupRequest};
+use crate::{Current, Federation, FederationError, PeerError, STUDENT_LOOKUP};
+
+/// A record found on a peer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Found {
+    /// The member holding the record, and its name.
+    pub source: String,
+    pub source_name: String,
+    /// The record, minimised by the holder to the purpose's fields.
+    pub record: serde_json::Value,
+    pub message_id: String,
+}
+
+/// What the federation said: the record if a peer holds it, and the peers that could not
+/// answer (down, refused, or an answer that did not verify), so callers can say so.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Outcome {
+    pub found: Option<Found>,
+    pub unanswered: Vec<Unanswered>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Unanswered {
+    pub member: String,
+    #[serde(flatten)]
+    pub error: PeerError,
+}
+
+/// Looks a student up on every peer the directory allows for `purpose`, by the blind index
+/// of `value` (a 学籍号 or an ID number), and logs and audits each exchange.
+pub async fn lookup_student(
+    federation: &Federation,
+    db: &Db,
+    who: &Principal,
+    kind: IdentifierKind,
+    value: &str,
+    purpose: &str,
+) -> Result<Outcome, FederationError> {
+    let current = federation.current()?;
+    let directory = &current.directory;
+    let peers: Vec<_> = directory
+        .members
+        .iter()
+        .filter(|m| m.code != federation.member())
+        .filter(|m| {
+            directory
+                .allowed(federation.member(), &m.code, STUDENT_LOOKUP, purpose)
+                .is_some()
+        })
+        .collect();
+    let body = LookupRequest {
+        kind: kind.label().to_owned(),
+        index: crate::index::digest_of(federation.index_key(), kind, value),
+        actor: Actor {
+            username: who.username.clone(),
+            role: who.role.as_str().to_owned(),
+        },
+    };
+    let body = serde_json::to_vec(&body).unwrap_or_default();
+    let current = &current;
+    let calls = peers.iter().map(|peer| {
+        let body = body.clone();
+        async move {
+            let answer = ask(federation, current, db, &peer.code, purpose, body, who).await;
+            (peer.code.clone(), peer.name.clone(), answer)
+        }
+    });
+    let mut outcome = Outcome::default();
+    for (member, name, answer) in futures_util::future::join_all(calls).await {
+        match answer {
+            Ok((message_id, answer)) => {
+                if let (Some(record), None) = (answer.record, &outcome.found) {
+                    outcome.found = Some(Found {
+                        source: member,
+                        source_name: name,
+                        record,
+                        message_id,
+                    });
+                }
+            }
+            Err(error) => outcome.unanswered.push(Unanswered { member, error }),
+        }
+    }
+    Ok(outcome)
+}
+
+/// A verified exchange: the callee's answer and the evidence of what was asked and said.
+pub struct Exchanged {
+    pub message_id: String,
+    pub response: Response<Bytes>,
+    pub evidence: Evidence,
+}
+
+/// One signed call to `callee`. The answer is returned only if its signature verifies and
+/// binds it to this request; a signed refusal is logged and returned as the error.
+pub async fn call(
+    federation: &Federation,
+    current: &Current,
+    db: &Db,
+    callee: &str,
+    service: &str,
+    purpose: &str,
+    body: Vec<u8>,
+) -> Result<Exchanged, PeerError> {
+    let base_url = current
+        .directory
+        .member(callee)
+        .map(|m| m.base_url.clone())
+        .ok_or_else(|| PeerError::of(&CallError::BadUrl))?;
+    let now = OffsetDateTime::now_utc();
+    let url = format!("{}/federation/v1/{service}", base_url.trim_end_matches('/'));
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri(&url)
+        .header(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )
+        .body(Bytes::from(body))
+        .map_err(|_| PeerError::of(&CallError::BadUrl))?;
+    let signature = httpsig::sign_request(&mut req, &current.signer, purpose, now)
+        .map_err(|e| PeerError::of(&e))?;
+    let res = send(federation, &req).await?;
+    let verified = Verifier::new(&*current.directory).verify_response(
+        &res,
+        &RequestParts::from(&req),
+        callee,
+        OffsetDateTime::now_utc(),
+    );
+    if let Err(e) = verified {
+        tracing::warn!(peer = callee, error = %e, "federation: an answer did not verify");
+        return Err(PeerError::of(&e));
+    }
+    let exchange = Exchange {
+        message_id: &signature.nonce,
+        time: now,
+        caller: federation.member(),
+        callee,
+        service,
+    };
+    let evidence =
+        Evidence::capture(exchange, &req, None, &res, false).map_err(|e| PeerError::of(&e))?;
+    if !res.status().is_success() {
+        // A signed refusal: logged like any exchange, then reported.
+        let error = serde_json::from_slice::<PeerError>(res.body())
+            .unwrap_or_else(|_| PeerError::of(&CallError::Unreadable));
+        if let Err(e) = log::record(db, Direction::Sent, &evidence, Vec::new()).await {
+            tracing::error!(error = %e, "federation: cannot log an exchange");
+        }
+        return Err(error);
+    }
+    Ok(Exchanged {
+        message_id: signature.nonce,
+        response: res,
+        evidence,
+    })
+}
+
+/// Logs a verified exchange with the accesses it carried; until that is committed, the
+/// answer must not be used.
+pub async fn log_exchange(
+    db: &Db,
+    exchanged: &Exchanged,
+    accesses: Vec<AuditEntry>,
+) -> Result<(), PeerError> {
+    log::record(db, Direction::Sent, &exchanged.evidence, accesses)
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            tracing::error!(error = %e, "federation: cannot log an exchange");
+            PeerError::of(&CallError::NotLogged)
+        })
+}
+
+/// Asks one peer for a student and logs the answer with the access it carried.
+async fn ask(
+    federation: &Federation,
+    current: &Current,
+    db: &Db,
+    callee: &str,
+    purpose: &str,
+    body: Vec<u8>,
+    who: &Principal,
+) -> Result<(String, LookupAnswer), PeerError> {
+    let exchanged = call(
+        federation,
+        current,
+        db,
+        callee,
+        STUDENT_LOOKUP,
+        purpose,
+        body,
+    )
+    .await?;
+    let answer: LookupAnswer = serde_json::from_slice(exchanged.response.body())
+        .map_err(|_| PeerError::of(&CallError::Unreadable))?;
+    let accesses = answer
+        .record
+        .as_ref()
+        .map(|r| {
+            let text = |k: &str| {
+                r.get(k)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            AuditEntry::new(
+                &who.username,
+                who.role.as_str(),
+                "student.read.federated",
+                purpose,
+            )
+            .subject(&text("student_no"), Some(&text("school_code")))
+            .detail(serde_json::json!({ "member": callee, "message_id": exchanged.message_id }))
+        })
+        .into_iter()
+        .collect();
+    // The answer is shown only once the exchange and the access are on record.
+    log_exchange(db, &exchanged, accesses).await?;
+    Ok((exchanged.message_id, answer))
+}
+
+async fn send(federation: &Federation, req: &Request<Bytes>) -> Result<Response<Bytes>, PeerError> {
+    let mut out = reqwest::Request::new(
+        req.method().clone(),
+        req.uri()
+            .to_string()
+            .parse()
+            .map_err(|_| PeerError::of(&CallError::BadUrl))?,
+    );
+    *out.headers_mut() = req.headers().clone();
+    *out.body_mut() = Some(reqwest::Body::from(req.body().clone()));
+    let res = federation.0.client.execute(out).await.map_err(|e| {
+        tracing::warn!(peer = %req.uri(), error = %e, "federation: peer unreachable");
+        PeerError::of(&CallError::Unreachable)
+    })?;
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res
+        .bytes()
+        .await
+        .map_err(|_| PeerError::of(&CallError::Unreachable))?;
+    let mut back = Response::new(body);
+    *back.status_mut() = status;
+    *back.headers_mut() = headers;
+    Ok(back)
+}
+
+#[derive(Debug)]
+pub(crate) enum CallError {
+    BadUrl,
+    Unreachable,
+    Unreadable,
+    NotLogged,
+}
+
+impl Localized for CallError {
+    fn code(&self) -> &'static str {
+        match self {
+            CallError::BadUrl => "federation.peer_url_invalid",
+            CallError::Unreachable => "federation.peer_unreachable",
+            CallError::Unreadable => "federation.answer_invalid",
+            CallError::NotLogged => "federation.not_logged",
+        }
+    }
+
+    fn message(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (CallError::BadUrl, Lang::Zh) => "联盟目录中该节点的地址无效。",
+            (CallError::BadUrl, _) => "The directory lists an invalid address for this node.",
+            (CallError::Unreachable, Lang::Zh) => "对方节点暂时无法连接。",
+            (CallError::Unreachable, _) => "The peer node cannot be reached right now.",
+            (CallError::Unreadable, Lang::Zh) => "对方节点的应答格式无效。",
+            (CallError::Unreadable, _) => "The peer's answer is not in the expected format.",
+            (CallError::NotLogged, Lang::Zh) => "交换记录无法写入，结果未显示。",
+            (CallError::NotLogged, _) => "The exchange could not be logged, so it is not shown.",
+        }
+        .into()
+    }
+}

@@ -1,0 +1,114 @@
+//! The federation at the edge: `POST /federation/v1/{service}` for peers (all checks in
+//! `exchange::serve`), and the cross-node fallback of the student look-up.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::Request;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use federation::IdentifierKind;
+use kernel::access::{Principal, Role};
+use kernel::lang::{Lang, Localized};
+
+use crate::{AppError, AppState};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/federation/v1/{service}", post(receive))
+}
+
+async fn receive(
+    State(state): State<AppState>,
+    Path(service): Path<String>,
+    req: Request<axum::body::Body>,
+) -> Response {
+    let Some(federation) = &state.federation else {
+        return AppError::Invalid {
+            code: exchange::FederationError::NotConfigured.code(),
+            zh: exchange::FederationError::NotConfigured.message(Lang::Zh),
+            en: exchange::FederationError::NotConfigured.message(Lang::En),
+        }
+        .into_response();
+    };
+    let (parts, body) = req.into_parts();
+    let body: Bytes = match axum::body::to_bytes(body, state.config.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => return AppError::PayloadTooLarge.into_response(),
+    };
+    let req = Request::from_parts(parts, body);
+    exchange::serve::receive(federation, &state.db, &service, req)
+        .await
+        .map(axum::body::Body::from)
+        .into_response()
+}
+
+/// The directory's purpose id for a declared purpose: its id or its Chinese or English name.
+fn purpose_id(current: &exchange::Current, declared: &str) -> Option<String> {
+    current
+        .directory
+        .purposes
+        .iter()
+        .find(|p| p.id == declared || p.name == declared || p.name_en.as_deref() == Some(declared))
+        .map(|p| p.id.clone())
+}
+
+/// Asks the peers for a student this node does not hold. `Ok(None)`: nobody holds it (or
+/// the node runs alone, or the purpose is not one the federation knows).
+pub async fn lookup_elsewhere(
+    state: &AppState,
+    who: &Principal,
+    kind: IdentifierKind,
+    value: &str,
+    purpose: &str,
+) -> Result<Option<serde_json::Value>, AppError> {
+    let Some(federation) = &state.federation else {
+        return Ok(None);
+    };
+    // Records are asked across provinces by those who run 学籍: schools and bureaus.
+    if !matches!(
+        who.role,
+        Role::SchoolAdmin | Role::Bureau | Role::PlatformAdmin
+    ) {
+        return Ok(None);
+    }
+    let current = federation.current().map_err(|e| AppError::Invalid {
+        code: e.code(),
+        zh: e.message(Lang::Zh),
+        en: e.message(Lang::En),
+    })?;
+    let Some(purpose) = purpose_id(&current, purpose) else {
+        return Ok(None);
+    };
+    let outcome = exchange::call::lookup_student(federation, &state.db, who, kind, value, &purpose)
+        .await
+        .map_err(AppError::internal)?;
+    if let Some(found) = outcome.found {
+        let mut record = found.record;
+        if let Some(map) = record.as_object_mut() {
+            map.insert("source".into(), found.source.into());
+            map.insert("source_name".into(), found.source_name.into());
+        }
+        return Ok(Some(record));
+    }
+    if outcome.unanswered.is_empty() {
+        return Ok(None);
+    }
+    let list = |lang: Lang| {
+        outcome
+            .unanswered
+            .iter()
+            .map(|u| match lang {
+                Lang::Zh => format!("{}（{}）", u.member, u.error.message),
+                Lang::En => format!("{} ({})", u.member, u.error.message_en),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Err(AppError::NotFoundIncomplete {
+        zh: format!("本节点未找到该记录；以下节点未能应答：{}", list(Lang::Zh)),
+        en: format!(
+            "Not found on this node; these nodes did not answer: {}",
+            list(Lang::En)
+        ),
+    })
+}
