@@ -91,39 +91,8 @@ pub enum FederationCommand {
         /// The workspace: governance.key and the draft directory.json.
         #[arg(long)]
         dir: PathBuf,
-        /// Member code, e.g. CQ or SC (uppercase letters and digits).
-        #[arg(long)]
-        code: String,
-        /// Name of the authority, e.g. 重庆市教育委员会 (required for a new member).
-        #[arg(long)]
-        name: Option<String>,
-        /// Where the member's node answers, e.g. https://cq.example.cn (required for a new
-        /// member).
-        #[arg(long)]
-        url: Option<String>,
-        /// The node's key file: its PKCS#8 private key PEM (as `chuanyu init` writes it;
-        /// only the public half is used) or a SubjectPublicKeyInfo public key PEM.
-        #[arg(long, conflicts_with = "public_key")]
-        node_key: Option<PathBuf>,
-        /// The node's public key in multibase form (z6Mk…).
-        #[arg(long)]
-        public_key: Option<String>,
-        /// Key id for the added key (default: CODE# + 16 characters of the key).
-        #[arg(long)]
-        kid: Option<String>,
-        /// A service the node offers (repeatable or comma-separated; replaces the list).
-        /// Default for a new member: student.lookup.
-        #[arg(long = "service", value_delimiter = ',')]
-        services: Vec<String>,
-        /// The added key is valid from this time (RFC 3339), inclusive.
-        #[arg(long, value_parser = parse_time)]
-        not_before: Option<OffsetDateTime>,
-        /// The added key is valid until this time (RFC 3339), exclusive.
-        #[arg(long, value_parser = parse_time)]
-        not_after: Option<OffsetDateTime>,
-        /// Remove this key id from the member (repeatable); done before adding a key.
-        #[arg(long)]
-        remove_key: Vec<String>,
+        #[command(flatten)]
+        member: MemberArgs,
     },
     /// Allow CALLER to call SERVICE on CALLEE ('*' for any member) for PURPOSE, receiving
     /// only FIELDS. Replaces the rule for the same (caller, callee, service, purpose).
@@ -131,27 +100,8 @@ pub enum FederationCommand {
         /// The workspace: governance.key and the draft directory.json.
         #[arg(long)]
         dir: PathBuf,
-        #[arg(long)]
-        caller: String,
-        /// A member code or '*'.
-        #[arg(long)]
-        callee: String,
-        #[arg(long)]
-        service: String,
-        /// A purpose id of the directory, e.g. transfer-verification.
-        #[arg(long)]
-        purpose: String,
-        /// Answer fields the caller may receive, comma-separated.
-        #[arg(
-            long,
-            value_delimiter = ',',
-            required_unless_present = "remove",
-            conflicts_with = "remove"
-        )]
-        fields: Vec<String>,
-        /// Remove the rule instead.
-        #[arg(long)]
-        remove: bool,
+        #[command(flatten)]
+        rule: RuleArgs,
     },
     /// Validate the draft, sign it with DIR/governance.key and publish it atomically.
     /// Version: one more than the last issued (draft or previous output file).
@@ -177,6 +127,29 @@ pub enum FederationCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Export what this node logged for exchange MSGID (its evidence: both signatures and
+    /// digests, no bodies) as JSON, for a third party to check with `verify-evidence`.
+    /// Needs the node's configuration (--config).
+    Evidence {
+        /// Message ids are base64url and may start with '-'.
+        #[arg(allow_hyphen_values = true)]
+        message_id: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check evidence files as a third party holding only the directory would: the
+    /// directory's signature (as of the exchange), both message signatures and digests, and
+    /// that the signers are the caller and the callee. Exit 0 when all verify, 1 otherwise.
+    VerifyEvidence {
+        files: Vec<PathBuf>,
+        /// The signed directory in force at the time of the exchange.
+        #[arg(long)]
+        directory: PathBuf,
+        /// The governance public key (z6Mk…).
+        #[arg(long)]
+        governance_key: String,
+    },
     /// Print a directory (signed file, draft, or a workspace DIR's draft); with
     /// --governance-key, verify it first and exit 1 if it is refused.
     Show {
@@ -194,52 +167,8 @@ pub enum FederationCommand {
 pub fn run(command: FederationCommand) -> ExitCode {
     let result = match command {
         FederationCommand::Init { dir, force } => init(&dir, force),
-        FederationCommand::AddMember {
-            dir,
-            code,
-            name,
-            url,
-            node_key,
-            public_key,
-            kid,
-            services,
-            not_before,
-            not_after,
-            remove_key,
-        } => add_member(
-            &dir,
-            AddMember {
-                code,
-                name,
-                url,
-                node_key,
-                public_key,
-                kid,
-                services,
-                not_before,
-                not_after,
-                remove_key,
-            },
-        ),
-        FederationCommand::Allow {
-            dir,
-            caller,
-            callee,
-            service,
-            purpose,
-            fields,
-            remove,
-        } => allow(
-            &dir,
-            RuleArgs {
-                caller,
-                callee,
-                service,
-                purpose,
-                fields,
-                remove,
-            },
-        ),
+        FederationCommand::AddMember { dir, member } => add_member(&dir, member),
+        FederationCommand::Allow { dir, rule } => allow(&dir, rule),
         FederationCommand::Sign {
             dir,
             valid_days,
@@ -252,7 +181,21 @@ pub fn run(command: FederationCommand) -> ExitCode {
             governance_key,
             json,
         } => show(&path, governance_key.as_deref(), json),
+        FederationCommand::VerifyEvidence {
+            files,
+            directory,
+            governance_key,
+        } => verify_evidence_files(&files, &directory, &governance_key),
+        FederationCommand::Evidence { .. } => Err(Failure::input(
+            "federation.cli.needs_node",
+            "evidence 命令需要节点配置，由 chuanyu 主程序处理。",
+            "The evidence command needs a node; main handles it.",
+        )),
     };
+    finish(result)
+}
+
+fn finish(result: Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
@@ -312,6 +255,91 @@ impl Failure {
             format!("cannot {action_en} {}: {e}", path.display()),
         )
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// evidence
+
+/// `chuanyu federation evidence MSGID`: what this node logged, as a JSON array.
+pub async fn export_evidence(db: &platform::Db, message_id: &str, out: Option<&Path>) -> ExitCode {
+    let result = async {
+        let logged = exchange::log::evidence(db, message_id).await.map_err(|e| {
+            Failure::input(
+                "federation.cli.db",
+                format!("无法读取交换记录：{e}"),
+                e.to_string(),
+            )
+        })?;
+        if logged.is_empty() {
+            return Err(Failure {
+                exit: 1,
+                ..Failure::input(
+                    "federation.cli.message_unknown",
+                    format!("本节点没有编号为 {message_id} 的交换记录。"),
+                    format!("This node logged no exchange {message_id}."),
+                )
+            });
+        }
+        let text = serde_json::to_string_pretty(&logged).unwrap_or_default() + "\n";
+        match out {
+            Some(path) => write_atomic(path, text.as_bytes()),
+            None => {
+                print!("{text}");
+                Ok(())
+            }
+        }
+    }
+    .await;
+    finish(result)
+}
+
+fn verify_evidence_files(files: &[PathBuf], directory: &Path, governance_key: &str) -> Result<()> {
+    let key = parse_public_key(governance_key)?;
+    let bytes = std::fs::read(directory).map_err(|e| Failure::io("读取", "read", directory, &e))?;
+    let mut failed = 0;
+    for file in files {
+        let text = std::fs::read(file).map_err(|e| Failure::io("读取", "read", file, &e))?;
+        // One record, or the array `evidence` exports.
+        let records: Vec<federation::Evidence> = serde_json::from_slice(&text)
+            .or_else(|_| serde_json::from_slice(&text).map(|e| vec![e]))
+            .map_err(|e| malformed(&e))?;
+        for evidence in &records {
+            // The directory must have been valid when the exchange happened.
+            let outcome = federation::directory::verify(&bytes, &key, evidence.time)
+                .map_err(|e| e.code())
+                .and_then(|d| federation::verify_evidence(evidence, &d).map_err(|e| e.code()));
+            match outcome {
+                Ok(()) => println!(
+                    "通过 verified  {}  {} {} → {} {} ({})",
+                    file.display(),
+                    evidence.message_id,
+                    evidence.caller,
+                    evidence.callee,
+                    evidence.service,
+                    evidence.purpose
+                ),
+                Err(code) => {
+                    failed += 1;
+                    println!(
+                        "未通过 refused  {}  {}  [{code}]",
+                        file.display(),
+                        evidence.message_id
+                    );
+                }
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(Failure {
+            exit: 1,
+            ..Failure::input(
+                "federation.cli.evidence_refused",
+                format!("{failed} 条交换证据未通过验证。"),
+                format!("{failed} evidence record(s) did not verify."),
+            )
+        });
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -397,20 +425,44 @@ fn init(dir: &Path, force: bool) -> Result<()> {
 // ---------------------------------------------------------------------------------------
 // add-member
 
-struct AddMember {
+#[derive(clap::Args)]
+pub struct MemberArgs {
+    /// Member code, e.g. CQ or SC (uppercase letters and digits).
+    #[arg(long)]
     code: String,
+    /// Name of the authority, e.g. 重庆市教育委员会 (required for a new member).
+    #[arg(long)]
     name: Option<String>,
+    /// Where the member's node answers, e.g. https://cq.example.cn (required for a new
+    /// member).
+    #[arg(long)]
     url: Option<String>,
+    /// The node's key file: its PKCS#8 private key PEM (as `chuanyu init` writes it;
+    /// only the public half is used) or a SubjectPublicKeyInfo public key PEM.
+    #[arg(long, conflicts_with = "public_key")]
     node_key: Option<PathBuf>,
+    /// The node's public key in multibase form (z6Mk…).
+    #[arg(long)]
     public_key: Option<String>,
+    /// Key id for the added key (default: CODE# + 16 characters of the key).
+    #[arg(long)]
     kid: Option<String>,
+    /// A service the node offers (repeatable or comma-separated; replaces the list).
+    /// Default for a new member: student.lookup.
+    #[arg(long = "service", value_delimiter = ',')]
     services: Vec<String>,
+    /// The added key is valid from this time (RFC 3339), inclusive.
+    #[arg(long, value_parser = parse_time)]
     not_before: Option<OffsetDateTime>,
+    /// The added key is valid until this time (RFC 3339), exclusive.
+    #[arg(long, value_parser = parse_time)]
     not_after: Option<OffsetDateTime>,
+    /// Remove this key id from the member (repeatable); done before adding a key.
+    #[arg(long)]
     remove_key: Vec<String>,
 }
 
-fn add_member(dir: &Path, args: AddMember) -> Result<()> {
+fn add_member(dir: &Path, args: MemberArgs) -> Result<()> {
     let mut draft = load_draft(dir)?;
     let code = member_code(&args.code)?;
     let name = args.name.as_deref().map(member_name).transpose()?;
@@ -700,12 +752,28 @@ fn parse_public_key(text: &str) -> Result<VerifyingKey> {
 // ---------------------------------------------------------------------------------------
 // allow
 
-struct RuleArgs {
+#[derive(clap::Args)]
+pub struct RuleArgs {
+    #[arg(long)]
     caller: String,
+    /// A member code or '*'.
+    #[arg(long)]
     callee: String,
+    #[arg(long)]
     service: String,
+    /// A purpose id of the directory, e.g. transfer-verification.
+    #[arg(long)]
     purpose: String,
+    /// Answer fields the caller may receive, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        required_unless_present = "remove",
+        conflicts_with = "remove"
+    )]
     fields: Vec<String>,
+    /// Remove the rule instead.
+    #[arg(long)]
     remove: bool,
 }
 

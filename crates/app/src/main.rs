@@ -228,6 +228,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config_path = cli.config;
     let load = || Config::load(config_path.as_deref()).context("cannot load the configuration");
     match cli.command {
+        Command::Federation {
+            command: federation_cli::FederationCommand::Evidence { message_id, out },
+        } => {
+            let node = Node::open(load()?).await?;
+            let code = federation_cli::export_evidence(&node.db, &message_id, out.as_deref()).await;
+            node.db.close().await;
+            return Ok(code);
+        }
         Command::Federation { command } => return Ok(federation_cli::run(command)),
         Command::Init {
             member,

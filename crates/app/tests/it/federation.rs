@@ -13,17 +13,18 @@ use time::OffsetDateTime;
 
 use crate::support::{Engine, FederationFiles, Options, TestApp};
 
-const PURPOSE: &str = "transfer-verification";
+pub const PURPOSE: &str = "transfer-verification";
 
-struct Pair {
-    cq: TestApp,
-    sc: TestApp,
-    files: Files,
-    work: PathBuf,
+/// Two federated nodes; other test modules (the portal's) start them too.
+pub struct Pair {
+    pub cq: TestApp,
+    pub sc: TestApp,
+    pub files: Files,
+    pub work: PathBuf,
 }
 
 impl Pair {
-    async fn start(engine: Engine) -> Option<Pair> {
+    pub async fn start(engine: Engine) -> Option<Pair> {
         let work = std::env::temp_dir().join(format!("chuanyu-fed-{}", uuid::Uuid::new_v4()));
         let cq_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -89,7 +90,7 @@ impl Pair {
         federate::publish(&self.files.directory, &signed.to_json()).unwrap();
     }
 
-    async fn stop(self) {
+    pub async fn stop(self) {
         self.cq.stop().await;
         self.sc.stop().await;
         let _ = std::fs::remove_dir_all(&self.work);
@@ -220,6 +221,63 @@ async fn cross_node_lookup(engine: Engine) {
         forged.response.status = 404;
         assert!(verify_evidence(&forged, &directory).is_err());
     }
+    // A third party: the evidence exported by 重庆's CLI checks against the directory alone,
+    // and a forged copy does not.
+    let logged = exchange::log::recent(&cq.db, 1).await.unwrap().remove(0);
+    let file = pair.work.join("evidence.json");
+    let chuanyu = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_chuanyu"))
+            .args(args)
+            .env("CHUANYU_MEMBER", "CQ")
+            .env("CHUANYU_DATABASE_URL", cq.database_url())
+            .env("CHUANYU_DATA_DIR", pair.work.join("cli-data"))
+            .output()
+            .unwrap()
+    };
+    let path = |p: &PathBuf| p.to_str().unwrap().to_owned();
+    let export = chuanyu(&[
+        "federation",
+        "evidence",
+        &logged.message_id,
+        "--out",
+        &path(&file),
+    ]);
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let check = |file: &PathBuf| {
+        chuanyu(&[
+            "federation",
+            "verify-evidence",
+            &path(file),
+            "--directory",
+            &path(&pair.files.directory),
+            "--governance-key",
+            &pair.files.governance_key,
+        ])
+    };
+    let verified = check(&file);
+    assert_eq!(
+        verified.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+    let forged = pair.work.join("forged.json");
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("\"status\": 200", "\"status\": 404");
+    std::fs::write(&forged, text).unwrap();
+    assert_eq!(check(&forged).status.code(), Some(1));
+    assert_eq!(
+        chuanyu(&["federation", "evidence", "no-such-message"])
+            .status
+            .code(),
+        Some(1)
+    );
+
     // Both audit chains hold, and the student sees who from 重庆 looked, on their page.
     for db in [&cq.db, &sc.db] {
         assert!(

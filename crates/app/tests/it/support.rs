@@ -248,6 +248,11 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no account {name}"))
     }
 
+    /// The node's database, for running the `chuanyu` binary against it.
+    pub fn database_url(&self) -> &str {
+        &self._test_db.url
+    }
+
     /// A scratch directory that lives as long as the app.
     pub fn dir(&self) -> PathBuf {
         let dir = self._test_db.dir.join("work");
