@@ -165,36 +165,6 @@ audit_rows() {
     fi
 }
 
-# ---------------------------------------------------------------- wrk runs
-# run_wrk NAME: wrk with the environment set by the caller; output in $RUN/NAME.wrk
-# The server's CPU time (user + system, in clock ticks) is read before and after each run:
-# CPU per request is far less sensitive to a noisy neighbour than requests/s.
-server_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
-run_wrk() {
-    log "wrk $1: -t$THREADS -c$CONNECTIONS -d$DURATION"
-    local before
-    before=$(server_ticks)
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency -s "$LUA" "$BASE" >"$RUN/$1.wrk" 2>&1
-    echo $(($(server_ticks) - before)) >"$RUN/$1.ticks"
-}
-# cpu_of NAME: "<server CPU % of one core> <CPU microseconds per response>"
-cpu_of() {
-    awk -v t="$(cat "$RUN/$1.ticks")" -v hz="$(getconf CLK_TCK)" -v n="$(responses_of "$1")" \
-        -v d="$(awk '/requests in/ {sub(/s,$/, "", $4); print $4}' "$RUN/$1.wrk")" \
-        'BEGIN { printf "%.0f %.0f", 100 * t / hz / d, 1e6 * t / hz / n }'
-}
-rps_of() { awk '/^Requests\/sec:/ {print $2}' "$RUN/$1.wrk"; }
-# pct_of NAME 50|99: latency percentile in ms
-pct_of() {
-    awk -v p="$2%" '$1 == p {
-        v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
-        if (u == "us") v /= 1000; else if (u == "s") v *= 1000; else if (u == "m") v *= 60000;
-        printf "%.2f", v; exit }' "$RUN/$1.wrk"
-}
-bad_of() { sed -n 's/.*non-200: \([0-9]*\).*/\1/p' "$RUN/$1.wrk"; }
-responses_of() { sed -n 's/^responses: \([0-9]*\),.*/\1/p' "$RUN/$1.wrk"; }
-errors_of() { grep -E 'Socket errors|Non-2xx' "$RUN/$1.wrk" | tr '\n' ' ' || true; }
-
 export BENCH_PATH=/healthz BENCH_IDS= BENCH_PREFIX= BENCH_TOKEN=
 run_wrk healthz1
 audit_before=$(audit_rows)

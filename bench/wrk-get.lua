@@ -5,6 +5,7 @@
 --   BENCH_PATH    fixed path, e.g. /healthz
 --   BENCH_IDS     file with one 学籍号 a line; each request GETs BENCH_PREFIX .. a random one
 --   BENCH_PREFIX  e.g. /api/v1/students/
+--   BENCH_SUFFIX  appended after the id, e.g. ?purpose=transfer-verification
 --   BENCH_TOKEN   bearer token; sent as Authorization when set
 -- Both modes build each request in request(), so the client does the same work per request.
 
@@ -17,6 +18,7 @@ end
 
 local ids = {}
 local prefix = os.getenv("BENCH_PREFIX") or ""
+local suffix = os.getenv("BENCH_SUFFIX") or ""
 local path = os.getenv("BENCH_PATH")
 
 function init(args)
@@ -42,7 +44,7 @@ end
 
 function request()
    if #ids > 0 then
-      return wrk.format("GET", prefix .. ids[math.random(#ids)])
+      return wrk.format("GET", prefix .. ids[math.random(#ids)] .. suffix)
    end
    return wrk.format("GET", path)
 end

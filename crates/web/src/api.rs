@@ -5,6 +5,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use kernel::Lang;
 use kernel::access::{OrgKind, Role, Scope};
 use kernel::ids::StudentNo;
 use platform::audit::{self, Access};
@@ -185,7 +186,11 @@ async fn my_access_log(
     ApiUser(u): ApiUser,
 ) -> Result<Json<Vec<Access>>, AppError> {
     match &u.person_key {
-        Some(key) => Ok(Json(audit::accesses_to(&state.db, key, 500).await?)),
+        Some(key) => {
+            let mut entries = audit::accesses_to(&state.db, key, 500).await?;
+            crate::federation::name_peers(&state, &mut entries, Lang::Zh);
+            Ok(Json(entries))
+        }
         None => Ok(Json(vec![])),
     }
 }

@@ -8,7 +8,7 @@ use axum::http::Request;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use federation::IdentifierKind;
-use kernel::access::{Principal, Role};
+use kernel::access::Principal;
 use kernel::lang::{Lang, Localized};
 
 use crate::{AppError, AppState};
@@ -64,11 +64,7 @@ pub async fn lookup_elsewhere(
     let Some(federation) = &state.federation else {
         return Ok(None);
     };
-    // Records are asked across provinces by those who run 学籍: schools and bureaus.
-    if !matches!(
-        who.role,
-        Role::SchoolAdmin | Role::Bureau | Role::PlatformAdmin
-    ) {
+    if !crate::federation_pages::may_look_up(who.role) {
         return Ok(None);
     }
     let current = federation.current().map_err(|e| AppError::Invalid {
@@ -111,4 +107,29 @@ pub async fn lookup_elsewhere(
             list(Lang::En)
         ),
     })
+}
+
+/// Says who read a record from another province, as the person should see it on
+/// 我的访问记录: the member's name as the organisation, the user name as who, and the
+/// purpose by its name. (Peers' users are not in this node's user table.)
+pub fn name_peers(state: &AppState, entries: &mut [platform::audit::Access], lang: Lang) {
+    let Some(current) = state.federation.as_ref().and_then(|f| f.current().ok()) else {
+        return;
+    };
+    for a in entries.iter_mut().filter(|a| a.actor_org.is_none()) {
+        let Some((code, user)) = a.actor.split_once(':') else {
+            continue;
+        };
+        let Some(member) = current.directory.member(code) else {
+            continue;
+        };
+        a.actor_org = Some(format!("{}（{}）", member.name, member.code));
+        a.actor_name = Some(user.to_owned());
+        if let Some(p) = current.directory.purpose(&a.purpose) {
+            a.purpose = match lang {
+                Lang::En => p.name_en.clone().unwrap_or_else(|| p.name.clone()),
+                _ => p.name.clone(),
+            };
+        }
+    }
 }

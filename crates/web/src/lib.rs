@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod federation;
+pub mod federation_pages;
 pub mod i18n;
 pub mod imports;
 pub mod metrics;
@@ -81,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(imports::routes(state.config.max_upload_bytes))
         .merge(federation::routes())
+        .merge(federation_pages::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

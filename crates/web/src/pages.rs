@@ -136,6 +136,12 @@ impl Shell {
                 }
             }
             nav.push(("/me/access-log".into(), s.nav_access_log));
+            if crate::federation_pages::may_look_up(p.role) {
+                nav.push(("/federation/lookup".into(), s.nav_federation_lookup));
+            }
+            if crate::federation_pages::may_see_status(p) {
+                nav.push(("/federation".into(), s.nav_federation));
+            }
         }
         let path_only = ctx.path.split('?').next().unwrap_or("/");
         let nav = nav
@@ -528,11 +534,12 @@ async fn access_log(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
             rows: vec![],
         }));
     };
-    let entries = match audit::accesses_to(&state.db, key, 500).await {
+    let mut entries = match audit::accesses_to(&state.db, key, 500).await {
         Ok(e) => e,
         Err(e) => return Err(shell.fail(e)),
     };
     let lang = ctx.lang;
+    crate::federation::name_peers(&state, &mut entries, lang);
     let rows = entries
         .into_iter()
         .map(|a| AccessRow {
@@ -557,6 +564,8 @@ fn action_label(action: &str, lang: Lang) -> &str {
     match (action, lang) {
         ("student.read", Lang::Zh) => "查看学籍",
         ("student.read", Lang::En) => "Viewed student record",
+        ("student.read.federated", Lang::Zh) => "跨省查阅学籍",
+        ("student.read.federated", Lang::En) => "Viewed across provinces",
         _ => action,
     }
 }

@@ -302,7 +302,9 @@ async fn cross_node_lookup(engine: Engine) {
         .filter(|a| a["actor"].as_str().is_some_and(|s| s.starts_with("CQ:")))
         .collect();
     assert_eq!(from_cq.len(), 2, "{accesses}");
-    assert_eq!(from_cq[0]["purpose"], PURPOSE);
+    assert_eq!(from_cq[0]["purpose"], "转学核验");
+    assert_eq!(from_cq[0]["actor_org"], "重庆市教育委员会（CQ）");
+    assert_eq!(from_cq[0]["actor_name"], "cq.school");
     pair.stop().await;
 }
 

@@ -66,7 +66,88 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// A workspace with CQ and SC and one rule each way; returns the governance key.
+/// `chuanyu federation show <path>`, checked against the governance key.
+fn show_with_key<'a>(path: &'a Path, governance_key: &'a str) -> [&'a str; 5] {
+    [
+        "federation",
+        "show",
+        s(path),
+        "--governance-key",
+        governance_key,
+    ]
+}
+
+/// `chuanyu federation add-member --dir <ws> --code <code>`, then `rest`.
+fn add_member_args<'a>(ws: &'a Path, code: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["federation", "add-member", "--dir", s(ws), "--code", code];
+    args.extend_from_slice(rest);
+    args
+}
+
+/// `chuanyu federation allow --dir <ws>` for the rule (caller, callee, service, purpose),
+/// then `rest` (`--fields …` or `--remove`).
+fn allow_args<'a>(
+    ws: &'a Path,
+    [caller, callee, service, purpose]: [&'a str; 4],
+    rest: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "federation",
+        "allow",
+        "--dir",
+        s(ws),
+        "--caller",
+        caller,
+        "--callee",
+        callee,
+        "--service",
+        service,
+        "--purpose",
+        purpose,
+    ];
+    args.extend_from_slice(rest);
+    args
+}
+
+/// Allows the rule (caller, callee, service, purpose) to see `fields`; returns the output.
+#[track_caller]
+fn allow(ws: &Path, rule: [&str; 4], fields: &str) -> String {
+    ok(&allow_args(ws, rule, &["--fields", fields]))
+}
+
+/// The rules of both test workspaces: CQ may look up SC's students for transfer
+/// verification, SC everyone's for status sharing (name and status).
+const CQ_TO_SC: [&str; 4] = ["CQ", "SC", "student.lookup", "transfer-verification"];
+const SC_TO_ALL: [&str; 4] = ["SC", "*", "student.lookup", "status-sharing"];
+
+/// Adds CQ (重庆市教育委员会 at http://127.0.0.1:8080, its key from a node key file) and
+/// SC (四川省教育厅: `sc_code` as typed, then `sc_rest`: URL, key, services…) to the
+/// workspace, and the rules [`CQ_TO_SC`] and [`SC_TO_ALL`].
+#[track_caller]
+fn two_member_workspace(ws: &Path, cq_node_key: &Path, sc_code: &str, sc_rest: &[&str]) {
+    ok(&add_member_args(
+        ws,
+        "CQ",
+        &[
+            "--name",
+            "重庆市教育委员会",
+            "--url",
+            "http://127.0.0.1:8080",
+            "--node-key",
+            s(cq_node_key),
+        ],
+    ));
+    ok(&add_member_args(
+        ws,
+        sc_code,
+        &[&["--name", "四川省教育厅"], sc_rest].concat(),
+    ));
+    allow(ws, CQ_TO_SC, CQ_FIELDS);
+    allow(ws, SC_TO_ALL, "name,status");
+}
+
+/// A workspace with CQ and SC and one rule each way; returns the governance key, CQ's key
+/// file and SC's public key.
 fn workspace(ws: &Path, keys: &Path) -> (String, PathBuf, String) {
     let out = ok(&["federation", "init", "--dir", s(ws)]);
     let gov = governance_key_of(&out);
@@ -77,70 +158,21 @@ fn workspace(ws: &Path, keys: &Path) -> (String, PathBuf, String) {
             .unwrap()
             .verifying_key(),
     );
-    ok(&[
-        "federation",
-        "add-member",
-        "--dir",
-        s(ws),
-        "--code",
-        "CQ",
-        "--name",
-        "重庆市教育委员会",
-        "--url",
-        "http://127.0.0.1:8080",
-        "--node-key",
-        s(&cq_pem),
-    ]);
-    ok(&[
-        "federation",
-        "add-member",
-        "--dir",
-        s(ws),
-        "--code",
+    two_member_workspace(
+        ws,
+        &cq_pem,
         "sc",
-        "--name",
-        "四川省教育厅",
-        "--url",
-        "http://127.0.0.1:8090/",
-        "--public-key",
-        &sc_key,
-        "--service",
-        "student.lookup",
-        "--service",
-        "teacher-cert.verify",
-    ]);
-    ok(&[
-        "federation",
-        "allow",
-        "--dir",
-        s(ws),
-        "--caller",
-        "CQ",
-        "--callee",
-        "SC",
-        "--service",
-        "student.lookup",
-        "--purpose",
-        "transfer-verification",
-        "--fields",
-        CQ_FIELDS,
-    ]);
-    ok(&[
-        "federation",
-        "allow",
-        "--dir",
-        s(ws),
-        "--caller",
-        "SC",
-        "--callee",
-        "*",
-        "--service",
-        "student.lookup",
-        "--purpose",
-        "status-sharing",
-        "--fields",
-        "name,status",
-    ]);
+        &[
+            "--url",
+            "http://127.0.0.1:8090/",
+            "--public-key",
+            &sc_key,
+            "--service",
+            "student.lookup",
+            "--service",
+            "teacher-cert.verify",
+        ],
+    );
     (gov, cq_pem, sc_key)
 }
 
@@ -230,90 +262,26 @@ async fn init_add_allow_sign_show() {
     assert_eq!(governance_key_of(&again), gov);
     assert_eq!(std::fs::read(&key_file).unwrap(), key_pem);
 
-    // Members: CQ from the node's key file, SC from a multibase public key.
-    ok(&[
-        "federation",
-        "add-member",
-        "--dir",
-        s(&ws),
-        "--code",
-        "CQ",
-        "--name",
-        "重庆市教育委员会",
-        "--url",
-        "http://127.0.0.1:8080",
-        "--node-key",
-        s(&cq_node_key),
-    ]);
+    // Members: CQ from the node's key file, SC from a multibase public key; and the rules.
     let sc = platform::keys::generate(&tmp.dir.join("sc.pem")).unwrap();
     let sc_key = encode_public_key(&sc.verifying_key());
-    ok(&[
-        "federation",
-        "add-member",
-        "--dir",
-        s(&ws),
-        "--code",
+    two_member_workspace(
+        &ws,
+        &cq_node_key,
         "SC",
-        "--name",
-        "四川省教育厅",
-        "--url",
-        "https://sc.example.cn/",
-        "--public-key",
-        &sc_key,
-        "--service",
-        "student.lookup,teacher-cert.verify",
-        "--not-before",
-        "2025-01-01T00:00:00+08:00",
-    ]);
-    ok(&[
-        "federation",
-        "allow",
-        "--dir",
-        s(&ws),
-        "--caller",
-        "CQ",
-        "--callee",
-        "SC",
-        "--service",
-        "student.lookup",
-        "--purpose",
-        "transfer-verification",
-        "--fields",
-        CQ_FIELDS,
-    ]);
-    ok(&[
-        "federation",
-        "allow",
-        "--dir",
-        s(&ws),
-        "--caller",
-        "SC",
-        "--callee",
-        "*",
-        "--service",
-        "student.lookup",
-        "--purpose",
-        "status-sharing",
-        "--fields",
-        "name,status",
-    ]);
+        &[
+            "--url",
+            "https://sc.example.cn/",
+            "--public-key",
+            &sc_key,
+            "--service",
+            "student.lookup,teacher-cert.verify",
+            "--not-before",
+            "2025-01-01T00:00:00+08:00",
+        ],
+    );
     // The same (caller, callee, service, purpose) again replaces the rule.
-    let out = ok(&[
-        "federation",
-        "allow",
-        "--dir",
-        s(&ws),
-        "--caller",
-        "SC",
-        "--callee",
-        "*",
-        "--service",
-        "student.lookup",
-        "--purpose",
-        "status-sharing",
-        "--fields",
-        "name,status,grade",
-    ]);
+    let out = allow(&ws, SC_TO_ALL, "name,status,grade");
     assert!(out.contains("rule replaced"), "{out}");
 
     let out = ok(&["federation", "sign", "--dir", s(&ws)]);
@@ -369,13 +337,7 @@ async fn init_add_allow_sign_show() {
     );
 
     // show verifies and prints the table.
-    let out = ok(&[
-        "federation",
-        "show",
-        s(&signed_path),
-        "--governance-key",
-        &gov,
-    ]);
+    let out = ok(&show_with_key(&signed_path, &gov));
     for needle in [
         "已验证 verified",
         "版本 version: 1",
@@ -395,14 +357,7 @@ async fn init_add_allow_sign_show() {
     // Without a key: shown, marked unverified; --json gives the document.
     let out = ok(&["federation", "show", s(&signed_path)]);
     assert!(out.contains("未核验 not verified"), "{out}");
-    let out = ok(&[
-        "federation",
-        "show",
-        s(&signed_path),
-        "--governance-key",
-        &gov,
-        "--json",
-    ]);
+    let out = ok(&[show_with_key(&signed_path, &gov).as_slice(), &["--json"]].concat());
     let json: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json, read_json(&signed_path));
     assert_eq!(json["signature"]["kid"], gov.as_str());
@@ -427,21 +382,12 @@ async fn show_refuses_wrong_key_tampered_unsigned_and_expired() {
     let (gov, _, _) = workspace(&ws, &tmp.dir);
     ok(&["federation", "sign", "--dir", s(&ws)]);
     let signed = ws.join("directory.signed.json");
-    ok(&["federation", "show", s(&signed), "--governance-key", &gov]);
+    ok(&show_with_key(&signed, &gov));
 
     // Another office's key.
     let other = tmp.dir.join("other");
     let other_gov = governance_key_of(&ok(&["federation", "init", "--dir", s(&other)]));
-    let err = fails(
-        &[
-            "federation",
-            "show",
-            s(&signed),
-            "--governance-key",
-            &other_gov,
-        ],
-        1,
-    );
+    let err = fails(&show_with_key(&signed, &other_gov), 1);
     assert!(err.contains("federation.directory_wrong_key"), "{err}");
     assert!(err.contains("非治理密钥"), "{err}");
 
@@ -450,10 +396,7 @@ async fn show_refuses_wrong_key_tampered_unsigned_and_expired() {
     doc["directory"]["rules"][0]["fields"] = serde_json::json!(["name", "citizen_id"]);
     let tampered = tmp.dir.join("tampered.json");
     std::fs::write(&tampered, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
-    let err = fails(
-        &["federation", "show", s(&tampered), "--governance-key", &gov],
-        1,
-    );
+    let err = fails(&show_with_key(&tampered, &gov), 1);
     assert!(
         err.contains("federation.directory_signature_invalid"),
         "{err}"
@@ -461,16 +404,7 @@ async fn show_refuses_wrong_key_tampered_unsigned_and_expired() {
     assert!(err.contains("签名无效"), "{err}");
 
     // The unsigned draft.
-    let err = fails(
-        &[
-            "federation",
-            "show",
-            s(&ws.join("directory.json")),
-            "--governance-key",
-            &gov,
-        ],
-        1,
-    );
+    let err = fails(&show_with_key(&ws.join("directory.json"), &gov), 1);
     assert!(err.contains("federation.directory_unsigned"), "{err}");
     assert!(err.contains("未签名"), "{err}");
 
@@ -490,10 +424,7 @@ async fn show_refuses_wrong_key_tampered_unsigned_and_expired() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("already expired"), "{}", stderr(&out));
-    let err = fails(
-        &["federation", "show", s(&expired), "--governance-key", &gov],
-        1,
-    );
+    let err = fails(&show_with_key(&expired, &gov), 1);
     assert!(err.contains("federation.directory_expired"), "{err}");
     assert!(err.contains("过期"), "{err}");
     // ... and shown as expired without the key.
@@ -512,10 +443,7 @@ async fn show_refuses_wrong_key_tampered_unsigned_and_expired() {
         "--out",
         s(&future),
     ]);
-    let err = fails(
-        &["federation", "show", s(&future), "--governance-key", &gov],
-        1,
-    );
+    let err = fails(&show_with_key(&future, &gov), 1);
     assert!(err.contains("federation.directory_not_yet_valid"), "{err}");
 
     // Zero days, an expiry before the issue time, a key that is not a key: usage errors.
@@ -537,16 +465,7 @@ async fn show_refuses_wrong_key_tampered_unsigned_and_expired() {
         2,
     );
     assert!(err.contains("federation.cli.invalid_input"), "{err}");
-    let err = fails(
-        &[
-            "federation",
-            "show",
-            s(&signed),
-            "--governance-key",
-            "z6Mknotakey",
-        ],
-        2,
-    );
+    let err = fails(&show_with_key(&signed, "z6Mknotakey"), 2);
     assert!(err.contains("federation.cli.public_key_invalid"), "{err}");
     let err = fails(&["federation", "show", s(&tmp.dir.join("missing.json"))], 2);
     assert!(err.contains("federation.cli.io"), "{err}");
@@ -558,76 +477,25 @@ async fn allow_refuses_unknown_members_and_purposes() {
     let ws = tmp.dir.join("office");
     workspace(&ws, &tmp.dir);
     let before = std::fs::read(ws.join("directory.json")).unwrap();
-    let allow = |caller: &str, callee: &str, purpose: &str| {
-        fails(
-            &[
-                "federation",
-                "allow",
-                "--dir",
-                s(&ws),
-                "--caller",
-                caller,
-                "--callee",
-                callee,
-                "--service",
-                "student.lookup",
-                "--purpose",
-                purpose,
-                "--fields",
-                "name",
-            ],
-            2,
-        )
-    };
-    let err = allow("XZ", "SC", "transfer-verification");
+    let refused =
+        |dir: &Path, rule: [&str; 4]| fails(&allow_args(dir, rule, &["--fields", "name"]), 2);
+    let err = refused(&ws, ["XZ", "SC", "student.lookup", "transfer-verification"]);
     assert!(err.contains("federation.cli.unknown_member"), "{err}");
     assert!(err.contains("目录中没有成员“XZ”"), "{err}");
     assert!(err.contains("has no member “XZ”; members: CQ, SC"), "{err}");
-    let err = allow("CQ", "GZ", "transfer-verification");
+    let err = refused(&ws, ["CQ", "GZ", "student.lookup", "transfer-verification"]);
     assert!(err.contains("federation.cli.unknown_member"), "{err}");
-    let err = allow("CQ", "SC", "curiosity");
+    let err = refused(&ws, ["CQ", "SC", "student.lookup", "curiosity"]);
     assert!(err.contains("federation.cli.unknown_purpose"), "{err}");
     assert!(err.contains("目录中没有用途“curiosity”"), "{err}");
     // A service name out of form is refused by the directory's own rules.
-    let err = fails(
-        &[
-            "federation",
-            "allow",
-            "--dir",
-            s(&ws),
-            "--caller",
-            "CQ",
-            "--callee",
-            "SC",
-            "--service",
-            "Student Lookup",
-            "--purpose",
-            "transfer-verification",
-            "--fields",
-            "name",
-        ],
-        2,
-    );
+    let err = refused(&ws, ["CQ", "SC", "Student Lookup", "transfer-verification"]);
     assert!(err.contains("federation.directory_name_invalid"), "{err}");
     // Nothing was written by the refused commands.
     assert_eq!(std::fs::read(ws.join("directory.json")).unwrap(), before);
 
     // --remove drops a rule; removing it twice is an error.
-    let remove = [
-        "federation",
-        "allow",
-        "--dir",
-        s(&ws),
-        "--caller",
-        "CQ",
-        "--callee",
-        "SC",
-        "--service",
-        "student.lookup",
-        "--purpose",
-        "transfer-verification",
-        "--remove",
-    ];
+    let remove = allow_args(&ws, CQ_TO_SC, &["--remove"]);
     ok(&remove);
     let err = fails(&remove, 2);
     assert!(err.contains("federation.cli.rule_not_found"), "{err}");
@@ -640,25 +508,7 @@ async fn allow_refuses_unknown_members_and_purposes() {
     );
 
     // Not a workspace.
-    let err = fails(
-        &[
-            "federation",
-            "allow",
-            "--dir",
-            s(&tmp.dir.join("nowhere")),
-            "--caller",
-            "CQ",
-            "--callee",
-            "SC",
-            "--service",
-            "student.lookup",
-            "--purpose",
-            "transfer-verification",
-            "--fields",
-            "name",
-        ],
-        2,
-    );
+    let err = refused(&tmp.dir.join("nowhere"), CQ_TO_SC);
     assert!(err.contains("federation.cli.workspace_missing"), "{err}");
 }
 
@@ -674,18 +524,16 @@ async fn add_member_rotates_keys_and_refuses_conflicts() {
     let new_pem = tmp.dir.join("cq-2.pem");
     let new = encode_public_key(&platform::keys::generate(&new_pem).unwrap().verifying_key());
     let new_kid = format!("CQ#{}", &new[4..20]);
-    ok(&[
-        "federation",
-        "add-member",
-        "--dir",
-        s(&ws),
-        "--code",
+    ok(&add_member_args(
+        &ws,
         "CQ",
-        "--public-key",
-        &new,
-        "--not-before",
-        "2025-06-01T00:00:00+08:00",
-    ]);
+        &[
+            "--public-key",
+            &new,
+            "--not-before",
+            "2025-06-01T00:00:00+08:00",
+        ],
+    ));
     let draft = read_json(&ws.join("directory.json"));
     let cq = &draft["members"][0];
     assert_eq!(cq["code"], "CQ");
@@ -703,18 +551,16 @@ async fn add_member_rotates_keys_and_refuses_conflicts() {
     assert_eq!(cq["keys"][1]["not_before"], "2025-05-31T16:00:00Z");
 
     // Closing the old key's window: the same key again with --not-after.
-    ok(&[
-        "federation",
-        "add-member",
-        "--dir",
-        s(&ws),
-        "--code",
+    ok(&add_member_args(
+        &ws,
         "CQ",
-        "--node-key",
-        s(&cq_pem),
-        "--not-after",
-        "2025-07-01T00:00:00Z",
-    ]);
+        &[
+            "--node-key",
+            s(&cq_pem),
+            "--not-after",
+            "2025-07-01T00:00:00Z",
+        ],
+    ));
     let draft = read_json(&ws.join("directory.json"));
     assert_eq!(draft["members"][0]["keys"].as_array().unwrap().len(), 2);
     assert_eq!(
@@ -723,28 +569,20 @@ async fn add_member_rotates_keys_and_refuses_conflicts() {
     );
 
     // Update of name/url/services without a key.
-    ok(&[
-        "federation",
-        "add-member",
-        "--dir",
-        s(&ws),
-        "--code",
+    ok(&add_member_args(
+        &ws,
         "CQ",
-        "--url",
-        "https://cq.example.cn",
-        "--service",
-        "student.lookup",
-        "--service",
-        "transfer",
-    ]);
+        &[
+            "--url",
+            "https://cq.example.cn",
+            "--service",
+            "student.lookup",
+            "--service",
+            "transfer",
+        ],
+    ));
     ok(&["federation", "sign", "--dir", s(&ws)]);
-    let out = ok(&[
-        "federation",
-        "show",
-        s(&ws.join("directory.signed.json")),
-        "--governance-key",
-        &gov,
-    ]);
+    let out = ok(&show_with_key(&ws.join("directory.signed.json"), &gov));
     assert!(out.contains(&old_kid) && out.contains(&new_kid), "{out}");
     assert!(
         out.contains("已失效 expired"),
@@ -754,63 +592,23 @@ async fn add_member_rotates_keys_and_refuses_conflicts() {
     assert!(out.contains("student.lookup, transfer"), "{out}");
 
     // --remove-key drops the old key.
-    ok(&[
-        "federation",
-        "add-member",
-        "--dir",
-        s(&ws),
-        "--code",
-        "CQ",
-        "--remove-key",
-        &old_kid,
-    ]);
+    ok(&add_member_args(&ws, "CQ", &["--remove-key", &old_kid]));
     let draft = read_json(&ws.join("directory.json"));
     assert_eq!(draft["members"][0]["keys"].as_array().unwrap().len(), 1);
     assert_eq!(draft["members"][0]["keys"][0]["kid"], new_kid.as_str());
-    let err = fails(
-        &[
-            "federation",
-            "add-member",
-            "--dir",
-            s(&ws),
-            "--code",
-            "CQ",
-            "--remove-key",
-            &old_kid,
-        ],
-        2,
-    );
+    let err = fails(&add_member_args(&ws, "CQ", &["--remove-key", &old_kid]), 2);
     assert!(err.contains("federation.cli.key_not_found"), "{err}");
 
     // Conflicts and incomplete input.
-    let err = fails(
-        &[
-            "federation",
-            "add-member",
-            "--dir",
-            s(&ws),
-            "--code",
-            "CQ",
-            "--public-key",
-            &sc_key,
-        ],
-        2,
-    );
+    let err = fails(&add_member_args(&ws, "CQ", &["--public-key", &sc_key]), 2);
     assert!(err.contains("federation.cli.key_conflict"), "{err}");
     assert!(err.contains("已登记给成员 SC"), "{err}");
     let err = fails(
-        &[
-            "federation",
-            "add-member",
-            "--dir",
-            s(&ws),
-            "--code",
+        &add_member_args(
+            &ws,
             "GZ",
-            "--name",
-            "贵州省教育厅",
-            "--url",
-            "https://gz.example.cn",
-        ],
+            &["--name", "贵州省教育厅", "--url", "https://gz.example.cn"],
+        ),
         2,
     );
     assert!(err.contains("federation.cli.member_incomplete"), "{err}");
@@ -833,7 +631,7 @@ async fn add_member_rotates_keys_and_refuses_conflicts() {
         ),
         ("--kid", new_kid.as_str(), "federation.cli.key_conflict"),
     ] {
-        let mut args = vec!["federation", "add-member", "--dir", s(&ws), "--code", "GZ"];
+        let mut args = add_member_args(&ws, "GZ", &[]);
         for (f, v) in [
             ("--name", "贵州省教育厅"),
             ("--url", "https://gz.example.cn"),
@@ -850,20 +648,18 @@ async fn add_member_rotates_keys_and_refuses_conflicts() {
         assert!(err.contains(code), "{flag} {value}: {err}");
     }
     let err = fails(
-        &[
-            "federation",
-            "add-member",
-            "--dir",
-            s(&ws),
-            "--code",
+        &add_member_args(
+            &ws,
             "g z",
-            "--name",
-            "x",
-            "--url",
-            "https://gz.example.cn",
-            "--public-key",
-            &gz,
-        ],
+            &[
+                "--name",
+                "x",
+                "--url",
+                "https://gz.example.cn",
+                "--public-key",
+                &gz,
+            ],
+        ),
         2,
     );
     assert!(err.contains("federation.cli.invalid_input"), "{err}");
@@ -886,20 +682,18 @@ async fn add_member_rotates_keys_and_refuses_conflicts() {
         )
         .unwrap();
     }
-    ok(&[
-        "federation",
-        "add-member",
-        "--dir",
-        s(&ws),
-        "--code",
+    ok(&add_member_args(
+        &ws,
         "GZ",
-        "--name",
-        "贵州省教育厅",
-        "--url",
-        "https://gz.example.cn",
-        "--node-key",
-        s(&pem),
-    ]);
+        &[
+            "--name",
+            "贵州省教育厅",
+            "--url",
+            "https://gz.example.cn",
+            "--node-key",
+            s(&pem),
+        ],
+    ));
     let draft = read_json(&ws.join("directory.json"));
     assert_eq!(draft["members"][2]["keys"][0]["public_key"], gz.as_str());
 }

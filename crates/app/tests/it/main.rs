@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod federation;
 mod federation_cli;
+mod federation_portal;
 mod portal;
 mod registry;
 mod scope;

@@ -438,25 +438,32 @@ mod tests {
         }
     }
 
+    /// The signature base of a request with these parts, for the inner list `input`.
+    fn request_base(
+        method: Method,
+        uri: &str,
+        headers: &HeaderMap,
+        input: &str,
+    ) -> Result<String, SignatureError> {
+        let uri: Uri = uri.parse().unwrap();
+        let req = RequestParts {
+            method: &method,
+            target_uri: &uri,
+            headers,
+        };
+        signature_base(&Message::Request(req), &inner(input))
+            .map(|base| String::from_utf8(base).unwrap())
+    }
+
     #[test]
     fn derived_components() {
-        let uri: Uri = "HTTPS://WWW.Example.com:443/path/a%20b?param=value&foo=bar"
-            .parse()
-            .unwrap();
-        let h = HeaderMap::new();
-        let req = RequestParts {
-            method: &Method::POST,
-            target_uri: &uri,
-            headers: &h,
-        };
-        let base = signature_base(
-            &Message::Request(req),
-            &inner(
-                r#"("@method" "@target-uri" "@authority" "@scheme" "@request-target" "@path" "@query")"#,
-            ),
+        let text = request_base(
+            Method::POST,
+            "HTTPS://WWW.Example.com:443/path/a%20b?param=value&foo=bar",
+            &HeaderMap::new(),
+            r#"("@method" "@target-uri" "@authority" "@scheme" "@request-target" "@path" "@query")"#,
         )
         .unwrap();
-        let text = String::from_utf8(base).unwrap();
         assert_eq!(
             text,
             "\"@method\": POST\n\
@@ -473,24 +480,20 @@ mod tests {
 
     #[test]
     fn field_values_are_trimmed_and_combined() {
-        let uri: Uri = "/".parse().unwrap();
         let h = headers(&[
             ("x-list", " a "),
             ("x-list", "b\t"),
             ("x-dict", "a=1, b=(x y);p, c=:AAA=:"),
         ]);
-        let req = RequestParts {
-            method: &Method::GET,
-            target_uri: &uri,
-            headers: &h,
-        };
-        let base = signature_base(
-            &Message::Request(req),
-            &inner(r#"("x-list" "x-dict";key="b" "x-dict";key="c");created=1"#),
+        let base = request_base(
+            Method::GET,
+            "/",
+            &h,
+            r#"("x-list" "x-dict";key="b" "x-dict";key="c");created=1"#,
         )
         .unwrap();
         assert_eq!(
-            String::from_utf8(base).unwrap(),
+            base,
             "\"x-list\": a, b\n\
              \"x-dict\";key=\"b\": (x y);p\n\
              \"x-dict\";key=\"c\": :AAA=:\n\
@@ -500,17 +503,10 @@ mod tests {
 
     #[test]
     fn refusals() {
-        let uri: Uri = "/p".parse().unwrap();
         let h = headers(&[("x-a", "1")]);
-        let req = RequestParts {
-            method: &Method::GET,
-            target_uri: &uri,
-            headers: &h,
-        };
-        let msg = Message::Request(req);
         let code = |s: &str| {
             use kernel::Localized as _;
-            signature_base(&msg, &inner(s)).unwrap_err().code()
+            request_base(Method::GET, "/p", &h, s).unwrap_err().code()
         };
         assert_eq!(
             code(r#"("x-a" "x-a")"#),

@@ -308,7 +308,8 @@ pub struct VerifiedRequest {
     pub signature: String,
 }
 
-/// What a verifier established about a response.
+/// What a verifier established about a response; also what any check of our profile finds
+/// (a request adds its purpose).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedResponse {
     pub member: String,
@@ -355,25 +356,28 @@ fn header_value(s: &str) -> Result<HeaderValue, SignatureError> {
     HeaderValue::from_str(s).map_err(|_| signing(format!("{s:?} is not a header value")))
 }
 
-/// Signs `message` (whose own headers receive `Signature-Input` and `Signature`) over
-/// `components`, replacing any earlier signature headers.
+/// Signs `message` over `components` and records the `Signature-Input` and `Signature` it
+/// gets, with `content_digest` (already set in its headers); [`add_signature`] then sets
+/// them.
 fn sign_message(
     message: &Message<'_>,
     components: &[ComponentId],
     signer: &NodeSigner,
     created: i64,
     nonce: &str,
-) -> Result<(String, String), SignatureError> {
+    content_digest: String,
+) -> Result<SignatureRecord, SignatureError> {
     let mut inner = InnerList::new(
         components
             .iter()
             .map(ComponentId::to_item)
             .collect::<Result<Vec<_>, _>>()?,
     );
-    let created = sfv::Integer::try_from(created).map_err(|_| signing("created out of range"))?;
+    let created_item =
+        sfv::Integer::try_from(created).map_err(|_| signing("created out of range"))?;
     inner
         .params
-        .insert(CREATED.to_owned(), BareItem::Integer(created));
+        .insert(CREATED.to_owned(), BareItem::Integer(created_item));
     inner.params.insert(
         KEYID.to_owned(),
         BareItem::String(sf_string(&signer.keyid)?),
@@ -400,7 +404,25 @@ fn sign_message(
         .serialize()
         .ok_or_else(|| signing("empty Signature-Input"))?;
     let sig = sig.serialize().ok_or_else(|| signing("empty Signature"))?;
-    Ok((input, sig))
+    Ok(SignatureRecord {
+        keyid: signer.keyid.clone(),
+        created,
+        nonce: nonce.to_owned(),
+        content_digest,
+        signature_input: input,
+        signature: sig,
+    })
+}
+
+/// Sets the record's `Signature-Input` and `Signature` in the signed message's `headers`,
+/// replacing any earlier ones, and hands the record on.
+fn add_signature(
+    headers: &mut HeaderMap,
+    record: SignatureRecord,
+) -> Result<SignatureRecord, SignatureError> {
+    headers.insert(SIGNATURE_INPUT, header_value(&record.signature_input)?);
+    headers.insert(SIGNATURE, header_value(&record.signature)?);
+    Ok(record)
 }
 
 /// Signs an outgoing request: sets `Content-Digest` (of the body), [`PURPOSE_HEADER`],
@@ -431,24 +453,15 @@ fn sign_request_with<B: AsRef<[u8]>>(
     let headers = req.headers_mut();
     headers.insert(CONTENT_DIGEST, header_value(&digest)?);
     headers.insert(PURPOSE_HEADER, header_value(purpose)?);
-    let (input, signature) = sign_message(
+    let record = sign_message(
         &Message::Request(RequestParts::from(&*req)),
         &request_components(),
         signer,
         created,
         nonce,
+        digest,
     )?;
-    let headers = req.headers_mut();
-    headers.insert(SIGNATURE_INPUT, header_value(&input)?);
-    headers.insert(SIGNATURE, header_value(&signature)?);
-    Ok(SignatureRecord {
-        keyid: signer.keyid.clone(),
-        created,
-        nonce: nonce.to_owned(),
-        content_digest: digest,
-        signature_input: input,
-        signature,
-    })
+    add_signature(req.headers_mut(), record)
 }
 
 /// Signs a response to `request` (the request as received, with its signature headers):
@@ -473,24 +486,15 @@ fn sign_response_with<B: AsRef<[u8]>>(
     let digest = content_digest(res.body().as_ref());
     res.headers_mut()
         .insert(CONTENT_DIGEST, header_value(&digest)?);
-    let (input, signature) = sign_message(
+    let record = sign_message(
         &Message::Response(ResponseParts::from(&*res), Some(*request)),
         &response_components(),
         signer,
         created,
         nonce,
+        digest,
     )?;
-    let headers = res.headers_mut();
-    headers.insert(SIGNATURE_INPUT, header_value(&input)?);
-    headers.insert(SIGNATURE, header_value(&signature)?);
-    Ok(SignatureRecord {
-        keyid: signer.keyid.clone(),
-        created,
-        nonce: nonce.to_owned(),
-        content_digest: digest,
-        signature_input: input,
-        signature,
-    })
+    add_signature(res.headers_mut(), record)
 }
 
 /// Verifies one labelled signature with a known key, covering whatever it covers: no
@@ -522,17 +526,6 @@ pub fn signature_base_of(message: &Message<'_>, label: &str) -> Result<Vec<u8>, 
     signature_base(message, &inner)
 }
 
-/// What a check of our profile found, before it is shaped for requests or responses.
-struct Checked {
-    member: String,
-    keyid: String,
-    created: i64,
-    nonce: String,
-    content_digest: String,
-    signature_input: String,
-    signature: String,
-}
-
 /// The checks of our profile, in order: signature present and well formed; required
 /// components covered; `alg`; time window; key known (and of the expected member); body
 /// digest; signature; nonce unused. The nonce is recorded last, so a message that fails
@@ -552,7 +545,7 @@ fn check(
     body: Option<&[u8]>,
     keys: &dyn KeyResolver,
     profile: &Profile<'_>,
-) -> Result<Checked, SignatureError> {
+) -> Result<VerifiedResponse, SignatureError> {
     let headers = message.headers();
     let (inner, signature) = find_signature(headers, SIGNATURE_LABEL)?;
     let params = SignatureParams::parse(&inner)?;
@@ -631,7 +624,7 @@ fn check(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    Ok(Checked {
+    Ok(VerifiedResponse {
         member: resolved.member,
         keyid,
         created,
@@ -724,7 +717,7 @@ impl<'a> Verifier<'a> {
         now: OffsetDateTime,
     ) -> Result<VerifiedResponse, SignatureError> {
         let required = response_components();
-        let checked = check(
+        check(
             &Message::Response(ResponseParts::from(res), Some(*sent)),
             Some(res.body().as_ref()),
             self.keys,
@@ -734,16 +727,7 @@ impl<'a> Verifier<'a> {
                 nonces: None,
                 expected_member: Some(callee),
             },
-        )?;
-        Ok(VerifiedResponse {
-            member: checked.member,
-            keyid: checked.keyid,
-            created: checked.created,
-            nonce: checked.nonce,
-            content_digest: checked.content_digest,
-            signature_input: checked.signature_input,
-            signature: checked.signature,
-        })
+        )
     }
 }
 
