@@ -160,7 +160,7 @@ pub async fn call(
         // A signed refusal: logged like any exchange, then reported.
         let error = serde_json::from_slice::<PeerError>(res.body())
             .unwrap_or_else(|_| PeerError::of(&CallError::Unreadable));
-        if let Err(e) = log::record(db, Direction::Sent, &evidence, Vec::new()).await {
+        if let Err(e) = log::record(db, Direction::Sent, &evidence, None, Vec::new()).await {
             tracing::error!(error = %e, "federation: cannot log an exchange");
         }
         return Err(error);
@@ -179,7 +179,7 @@ pub async fn log_exchange(
     exchanged: &Exchanged,
     accesses: Vec<AuditEntry>,
 ) -> Result<(), PeerError> {
-    log::record(db, Direction::Sent, &exchanged.evidence, accesses)
+    log::record(db, Direction::Sent, &exchanged.evidence, None, accesses)
         .await
         .map(|_| ())
         .map_err(|e| {

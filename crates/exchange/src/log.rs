@@ -24,12 +24,23 @@ impl Direction {
     }
 }
 
+/// A request's signature nonce, kept for good by the node that received it.
+pub struct Nonce<'a> {
+    pub keyid: &'a str,
+    pub nonce: &'a str,
+    pub created: i64,
+}
+
 /// Logs one exchange and appends `accesses` (the reads of personal data it carried) to the
-/// audit chain in the same transaction. Returns the log entry's audit sequence number.
+/// audit chain in the same transaction; a receiver also stores the request's nonce there,
+/// so a replay that outlived the in-memory check (a restart, another instance) fails here
+/// with [`DbError::Duplicate`] and is never answered. Returns the log entry's audit
+/// sequence number.
 pub async fn record(
     db: &Db,
     direction: Direction,
     evidence: &Evidence,
+    nonce: Option<Nonce<'_>>,
     accesses: Vec<AuditEntry>,
 ) -> Result<i64, DbError> {
     let text = serde_json::to_string(evidence)
@@ -56,6 +67,12 @@ pub async fn record(
     let mut entries = vec![entry];
     entries.extend(accesses);
     let mut tx = db.begin().await?;
+    if let Some(n) = nonce {
+        on_tx!(&mut tx, c => sqlx::query(
+            "INSERT INTO federation_nonces (keyid, nonce, created) VALUES ($1, $2, $3)")
+            .bind(n.keyid).bind(n.nonce).bind(n.created)
+            .execute(&mut *c).await.map(|_| ())?);
+    }
     let seqs = audit::append(&mut tx, &entries).await?;
     let seq = seqs.first().copied().unwrap_or_default();
     on_tx!(&mut tx, c => sqlx::query(

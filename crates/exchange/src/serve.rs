@@ -4,7 +4,8 @@
 //! (signed and bound to the request whenever the request carried a signature to bind to):
 //! directory in force (503) → service offered (404) → RFC 9421 signature, digest, time
 //! window, key, in-memory nonce (401) → the directory's rule for (caller, this node, service,
-//! purpose) (403) → the nonce, durably (401 on a replay after a restart) → the service.
+//! purpose) (403) → the service → the log, with the nonce kept durably (401 on a replay
+//! that outlived the in-memory check, e.g. across a restart; nothing is answered).
 
 use bytes::Bytes;
 use federation::evidence::Exchange;
@@ -14,7 +15,6 @@ use http::{HeaderValue, Request, Response, StatusCode, Uri, header};
 use kernel::lang::{Lang, Localized};
 use platform::audit::{self, AuditEntry};
 use platform::db::{Db, DbError};
-use platform::on_db;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -111,9 +111,6 @@ async fn answer(
         .authorize(&caller, federation.member(), service, &verified.purpose)
         .map_err(|e| with_caller(Refusal::new(StatusCode::FORBIDDEN, &e)))?
         .to_vec();
-    remember_nonce(db, &verified.keyid, &verified.nonce, verified.created)
-        .await
-        .map_err(with_caller)?;
     let internal = |e: DbError| {
         tracing::error!(error = %e, service, "federation: answering failed");
         with_caller(Refusal::new(
@@ -153,9 +150,23 @@ async fn answer(
             &Unknown::Internal,
         ))
     })?;
-    log::record(db, Direction::Received, &evidence, accesses)
-        .await
-        .map_err(internal)?;
+    let nonce = log::Nonce {
+        keyid: &verified.keyid,
+        nonce: &verified.nonce,
+        created: verified.created,
+    };
+    match log::record(db, Direction::Received, &evidence, Some(nonce), accesses).await {
+        Ok(_) => {}
+        // Seen before, durably: a replay that outlived the in-memory check.
+        Err(DbError::Duplicate { .. }) => {
+            let replayed = federation::SignatureError::Replayed;
+            return Err(with_caller(Refusal::new(
+                StatusCode::UNAUTHORIZED,
+                &replayed,
+            )));
+        }
+        Err(e) => return Err(internal(e)),
+    }
     Ok(res)
 }
 
@@ -219,28 +230,6 @@ async fn student_lookup(
         record,
     };
     Ok((serde_json::to_vec(&answer).unwrap_or_default(), accesses))
-}
-
-/// Records the nonce for good; a second use (a replay that outlived the in-memory store,
-/// e.g. across a restart) is refused.
-async fn remember_nonce(db: &Db, keyid: &str, nonce: &str, created: i64) -> Result<(), Refusal> {
-    let inserted = on_db!(db, p => sqlx::query(
-        "INSERT INTO federation_nonces (keyid, nonce, created) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-        .bind(keyid).bind(nonce).bind(created).execute(p).await.map(|r| r.rows_affected()));
-    match inserted {
-        Ok(1) => Ok(()),
-        Ok(_) => Err(Refusal::new(
-            StatusCode::UNAUTHORIZED,
-            &federation::SignatureError::Replayed,
-        )),
-        Err(e) => {
-            tracing::error!(error = %e, "federation: cannot record a nonce");
-            Err(Refusal::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &Unknown::Internal,
-            ))
-        }
-    }
 }
 
 /// Logs a refusal in the audit chain and answers it, signed when the request had a

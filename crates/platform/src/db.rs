@@ -5,6 +5,7 @@
 //! query while letting hot paths (bulk import, later) use each engine's fast path.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -28,8 +29,21 @@ impl Backend {
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, WriteGate),
     Postgres(PgPool),
+}
+
+/// SQLite write transactions of this process, one at a time and in arrival order. SQLite
+/// itself lets a second writer sleep and retry (its busy handler backs off up to 100 ms a
+/// try), which under concurrent writes turns milliseconds of work into seconds of latency.
+/// Other processes (a CLI import) still meet the busy timeout.
+#[derive(Clone, Debug, Default)]
+pub struct WriteGate(Arc<tokio::sync::Mutex<()>>);
+
+impl WriteGate {
+    async fn enter(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.0.clone().lock_owned().await
+    }
 }
 
 /// Runs the same body against whichever pool `$db` holds; `$pool` is bound to the
@@ -38,7 +52,7 @@ pub enum Db {
 macro_rules! on_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Sqlite($pool, _) => $body,
             $crate::db::Db::Postgres($pool) => $body,
         }
     };
@@ -50,7 +64,7 @@ macro_rules! on_db {
 macro_rules! on_tx {
     ($tx:expr, $conn:ident => $body:expr) => {
         match $tx {
-            $crate::db::Tx::Sqlite(t) => {
+            $crate::db::Tx::Sqlite(t, _) => {
                 let $conn = &mut **t;
                 $body
             }
@@ -65,14 +79,18 @@ macro_rules! on_tx {
 /// A write transaction on either engine, on a pooled connection (`'static`) or on a
 /// connection the caller holds ([`Conn::begin`]).
 pub enum Tx<'c> {
-    Sqlite(sqlx::Transaction<'c, sqlx::Sqlite>),
+    /// The transaction, then the gate: dropped in that order.
+    Sqlite(
+        sqlx::Transaction<'c, sqlx::Sqlite>,
+        tokio::sync::OwnedMutexGuard<()>,
+    ),
     Postgres(sqlx::Transaction<'c, sqlx::Postgres>),
 }
 
 /// One connection held for a whole job, e.g. an import that stages rows in a TEMP table
 /// (which lives and dies with its connection, so a killed import leaves nothing behind).
 pub enum Conn {
-    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>, WriteGate),
     Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
 }
 
@@ -82,7 +100,7 @@ pub enum Conn {
 macro_rules! on_conn {
     ($c:expr, $conn:ident => $body:expr) => {
         match $c {
-            $crate::db::Conn::Sqlite(c) => {
+            $crate::db::Conn::Sqlite(c, _) => {
                 let $conn = &mut **c;
                 $body
             }
@@ -99,14 +117,17 @@ impl Conn {
     pub async fn begin(&mut self) -> Result<Tx<'_>, DbError> {
         use sqlx::Connection;
         Ok(match self {
-            Conn::Sqlite(c) => Tx::Sqlite(c.begin_with("BEGIN IMMEDIATE").await?),
+            Conn::Sqlite(c, gate) => {
+                let entered = gate.enter().await;
+                Tx::Sqlite(c.begin_with("BEGIN IMMEDIATE").await?, entered)
+            }
             Conn::Postgres(c) => Tx::Postgres(c.begin().await?),
         })
     }
 
     pub fn backend(&self) -> Backend {
         match self {
-            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Sqlite(..) => Backend::Sqlite,
             Conn::Postgres(_) => Backend::Postgres,
         }
     }
@@ -115,7 +136,7 @@ impl Conn {
 impl Tx<'_> {
     pub async fn commit(self) -> Result<(), DbError> {
         match self {
-            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Sqlite(t, _) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())
@@ -123,7 +144,7 @@ impl Tx<'_> {
 
     pub fn backend(&self) -> Backend {
         match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Sqlite(..) => Backend::Sqlite,
             Tx::Postgres(_) => Backend::Postgres,
         }
     }
@@ -189,7 +210,7 @@ impl Db {
                 .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
-            Ok(Db::Sqlite(pool))
+            Ok(Db::Sqlite(pool, WriteGate::default()))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             // Room for the TEMP tables imports stage rows in; allocated only when used.
             let options = PgConnectOptions::from_str(url)?.options([("temp_buffers", "64MB")]);
@@ -209,7 +230,7 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         match self {
-            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Sqlite(..) => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
         }
     }
@@ -218,7 +239,7 @@ impl Db {
     /// not know (a newer schema): running old code on it could corrupt data.
     pub async fn migrate(&self) -> Result<(), DbError> {
         match self {
-            Db::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
+            Db::Sqlite(p, _) => SQLITE_MIGRATIONS.run(p).await?,
             Db::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
         }
         Ok(())
@@ -229,14 +250,17 @@ impl Db {
     /// with a busy snapshot.
     pub async fn begin(&self) -> Result<Tx<'static>, DbError> {
         Ok(match self {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(p, gate) => {
+                let entered = gate.enter().await;
+                Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?, entered)
+            }
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
 
     pub async fn acquire(&self) -> Result<Conn, DbError> {
         Ok(match self {
-            Db::Sqlite(p) => Conn::Sqlite(p.acquire().await?),
+            Db::Sqlite(p, gate) => Conn::Sqlite(p.acquire().await?, gate.clone()),
             Db::Postgres(p) => Conn::Postgres(p.acquire().await?),
         })
     }

@@ -179,7 +179,7 @@ pub async fn import_students(
     let (sender, receiver) = mpsc::channel::<Result<Batch, SourceError>>(4);
     let reader = tokio::task::spawn_blocking(move || read_and_validate(source, backend, sender));
     let (read, mut rejected_rows) = match &mut conn {
-        Conn::Sqlite(c) => stage_sqlite(c, receiver, db, &run_id, &progress).await?,
+        Conn::Sqlite(c, _) => stage_sqlite(c, receiver, db, &run_id, &progress).await?,
         Conn::Postgres(c) => stage_postgres(c, receiver, db, &run_id, &progress).await?,
     };
     reader.await.map_err(|_| ImportError::Reader)?;
