@@ -276,3 +276,58 @@ async fn upload_fix_and_reupload_in_chromium() {
     c.close().await.unwrap();
     app.stop().await;
 }
+
+/// A 重庆 school administrator finds a 四川 student on 跨省查询 in Chromium: the record shows
+/// its source province; then the student, on the 四川 portal, sees that read on 我的访问记录.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_province_lookup_in_chromium() {
+    let Some((_driver, c)) = browser().await else {
+        return;
+    };
+    let pair = crate::federation::Pair::start(Engine::Sqlite)
+        .await
+        .unwrap();
+    let no = pair.sc.account("student").person_key.clone().unwrap();
+
+    sign_in(&c, &pair.cq, "cq.school").await;
+    c.find(Locator::LinkText("跨省查询"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Id("fed-q"))
+        .await
+        .unwrap()
+        .send_keys(&no)
+        .await
+        .unwrap();
+    c.find(Locator::Id("fed-search"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Id("remote-source"))
+        .await
+        .unwrap();
+    assert!(text_of(&c, "remote-source").await.contains("四川省教育厅"));
+    assert_eq!(text_of(&c, "remote-student_no").await, no);
+    let page = c.source().await.unwrap();
+    assert!(!page.contains("citizen-id"), "no ID number leaves 四川");
+    let shot = c.screenshot().await.unwrap();
+    let _ = std::fs::write(
+        std::env::temp_dir().join("chuanyu-cross-province.png"),
+        shot,
+    );
+
+    sign_in(&c, &pair.sc, "sc.student").await;
+    c.goto(&pair.sc.url("/me/access-log")).await.unwrap();
+    let log = text_of(&c, "access-log").await;
+    assert!(log.contains("重庆市教育委员会"), "{log}");
+    assert!(log.contains("转学核验"), "{log}");
+    c.close().await.unwrap();
+    pair.stop().await;
+}
