@@ -2,6 +2,7 @@
 //! cross-node look-up, both message logs and their evidence, every refusal of a bad
 //! request, a peer that is down, and directory changes picked up without a restart.
 
+use crate::for_each_engine;
 use std::path::PathBuf;
 
 use chuanyu::federate::{self, Files, Peer};
@@ -682,19 +683,7 @@ async fn unsigned_directory_is_refused(engine: Engine) {
     pair.stop().await;
 }
 
-macro_rules! both {
-    ($($name:ident),*) => {$(
-        mod $name {
-            use crate::support::Engine;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() { super::$name(Engine::Sqlite).await }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() { super::$name(Engine::Postgres).await }
-        }
-    )*};
-}
-
-both!(
+for_each_engine!(
     cross_node_lookup,
     refusals,
     peer_down_and_directory_changes,

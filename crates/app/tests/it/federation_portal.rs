@@ -5,6 +5,7 @@
 //! message log and the notices received.
 
 use crate::federation::{PURPOSE, Pair};
+use crate::for_each_engine;
 use crate::support::{Engine, TestApp};
 
 /// A 学籍号's name and ID number, read from the node that holds it.
@@ -279,19 +280,7 @@ async fn federation_off(engine: Engine) {
     app.stop().await;
 }
 
-macro_rules! both {
-    ($($name:ident),*) => {$(
-        mod $name {
-            use crate::support::Engine;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() { super::$name(Engine::Sqlite).await }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() { super::$name(Engine::Postgres).await }
-        }
-    )*};
-}
-
-both!(
+for_each_engine!(
     lookup_page,
     lookup_with_a_peer_down,
     status_page,

@@ -374,3 +374,18 @@ macro_rules! on_both_engines {
         }
     )*};
 }
+
+/// Like [`on_both_engines!`] for tests that start their own nodes (e.g. a federated pair):
+/// each `name(engine: Engine)` runs once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! for_each_engine {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use $crate::support::Engine;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() { super::$name(Engine::Sqlite).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() { super::$name(Engine::Postgres).await }
+        }
+    )*};
+}
