@@ -11,7 +11,7 @@ use bytes::Bytes;
 use federation::evidence::Exchange;
 use federation::httpsig::{self, RequestParts};
 use federation::{Evidence, IdentifierKind, Verifier};
-use http::{HeaderValue, Request, Response, StatusCode, Uri, header};
+use http::{HeaderValue, Request, Response, StatusCode, header};
 use kernel::lang::{Lang, Localized};
 use platform::audit::{self, AuditEntry};
 use platform::db::{Db, DbError};
@@ -298,7 +298,8 @@ fn signed(
     now: OffsetDateTime,
 ) -> Response<Vec<u8>> {
     let mut res = plain(status, body);
-    let target = absolute(&current.origin, req.uri());
+    let target =
+        httpsig::absolute(&current.origin, req.uri()).unwrap_or_else(|_| req.uri().clone());
     let parts = RequestParts {
         method: req.method(),
         target_uri: &target,
@@ -308,13 +309,6 @@ fn signed(
         tracing::error!(error = %e, "federation: cannot sign a response");
     }
     res
-}
-
-fn absolute(origin: &str, uri: &Uri) -> Uri {
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    format!("{origin}{path}")
-        .parse()
-        .unwrap_or_else(|_| uri.clone())
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -159,6 +159,11 @@ pub async fn read_student(
                 .subject(&found.student.student_no, Some(&found.student.school_code)),
         )
         .await?;
+    Ok(view_of(db, found, !sees_full_ids(who)).await?)
+}
+
+/// The record with its history, the ID number masked when asked.
+async fn view_of(db: &Db, found: Located, id_masked: bool) -> Result<StudentView, DbError> {
     // A record that never changed has no history: skip the query on the hot path.
     let changes = if found.version > 1 {
         history(db, &found.student.student_no).await?
@@ -166,7 +171,6 @@ pub async fn read_student(
         Vec::new()
     };
     let mut student = found.student;
-    let id_masked = !sees_full_ids(who);
     if id_masked {
         student.citizen_id = student.citizen_id.as_deref().map(mask_id);
     }
@@ -186,21 +190,10 @@ pub async fn record_for_peer(db: &Db, student_no: &str) -> Result<Option<Student
     let Ok(no) = StudentNo::parse(student_no) else {
         return Ok(None);
     };
-    let Some(found) = locate(db, &no).await? else {
-        return Ok(None);
-    };
-    let changes = if found.version > 1 {
-        history(db, &found.student.student_no).await?
-    } else {
-        Vec::new()
-    };
-    Ok(Some(StudentView {
-        student: found.student,
-        school_name: found.school_name,
-        school_division: found.division_code,
-        id_masked: false,
-        changes,
-    }))
+    match locate(db, &no).await? {
+        Some(found) => Ok(Some(view_of(db, found, false).await?)),
+        None => Ok(None),
+    }
 }
 
 async fn history(db: &Db, student_no: &str) -> Result<Vec<Change>, DbError> {

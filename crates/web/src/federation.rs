@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use federation::IdentifierKind;
 use kernel::access::Principal;
-use kernel::lang::{Lang, Localized};
+use kernel::lang::Lang;
 
 use crate::{AppError, AppState};
 
@@ -23,12 +23,7 @@ async fn receive(
     req: Request<axum::body::Body>,
 ) -> Response {
     let Some(federation) = &state.federation else {
-        return AppError::Invalid {
-            code: exchange::FederationError::NotConfigured.code(),
-            zh: exchange::FederationError::NotConfigured.message(Lang::Zh),
-            en: exchange::FederationError::NotConfigured.message(Lang::En),
-        }
-        .into_response();
+        return AppError::invalid(&exchange::FederationError::NotConfigured).into_response();
     };
     let (parts, body) = req.into_parts();
     let body: Bytes = match axum::body::to_bytes(body, state.config.max_body_bytes).await {
@@ -67,11 +62,7 @@ pub async fn lookup_elsewhere(
     if !crate::federation_pages::may_look_up(who.role) {
         return Ok(None);
     }
-    let current = federation.current().map_err(|e| AppError::Invalid {
-        code: e.code(),
-        zh: e.message(Lang::Zh),
-        en: e.message(Lang::En),
-    })?;
+    let current = federation.current().map_err(|e| AppError::invalid(&e))?;
     let Some(purpose) = purpose_id(&current, purpose) else {
         return Ok(None);
     };

@@ -795,7 +795,7 @@ pub(crate) fn normalised_target(uri: &Uri) -> Option<String> {
 }
 
 /// `origin`'s scheme and authority with `uri`'s path and query.
-pub(crate) fn absolute(origin: &str, uri: &Uri) -> Result<Uri, SignatureError> {
+pub fn absolute(origin: &str, uri: &Uri) -> Result<Uri, SignatureError> {
     let origin: Uri = origin
         .parse()
         .map_err(|_| signing(format!("origin {origin:?} is not a URI")))?;
