@@ -48,8 +48,8 @@ pub const TRANSFER_FIELDS: [&str; 12] = [
 ];
 
 /// Writes into `dir` a governance key, a shared blind-index key and a directory signed for
-/// `days` in which every node may look up students at every other for 转学核验 and send it
-/// notices.
+/// `days` in which every node may look up students at every other for 转学核验, send it
+/// the steps of transfers and notices.
 /// Existing keys are kept, so a second run publishes a new version with the same keys.
 pub fn write(dir: &Path, peers: &[Peer], days: i64) -> anyhow::Result<Files> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -76,6 +76,7 @@ pub fn write(dir: &Path, peers: &[Peer], days: i64) -> anyhow::Result<Files> {
             services: vec![
                 exchange::STUDENT_LOOKUP.into(),
                 exchange::outbox::NOTICE_DELIVER.into(),
+                exchange::outbox::TRANSFER_MESSAGE.into(),
             ],
         });
     }
@@ -99,6 +100,11 @@ pub fn write(dir: &Path, peers: &[Peer], days: i64) -> anyhow::Result<Files> {
                 ),
                 // A receipt carries no personal data: nothing to minimise.
                 rule(exchange::outbox::NOTICE_DELIVER, "notice", &[]),
+                rule(
+                    exchange::outbox::TRANSFER_MESSAGE,
+                    "transfer-verification",
+                    &[],
+                ),
             ]
         })
         .collect();

@@ -111,6 +111,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Cross-node consistency checks. Exit 1 when a check finds a violation.
+    Check {
+        #[command(subcommand)]
+        command: CheckCommand,
+    },
     /// The signed federation directory, as the joint office keeps it: init, add-member,
     /// allow, sign, show. Exit 1 when `show --governance-key` refuses a directory.
     Federation {
@@ -160,6 +165,21 @@ enum ExportCommand {
         /// Only this status, e.g. 在读.
         #[arg(long)]
         status: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CheckCommand {
+    /// Compare the nodes' copies of every cross-province transfer and the records they
+    /// moved: a student active on two nodes, or on none after their transfer ended, copies
+    /// that disagree, history lost on the way. Reads each node's database.
+    Transfers {
+        /// A node's config file (its member code and database); give every node once.
+        #[arg(long = "node", required = true, num_args = 1)]
+        nodes: Vec<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -427,6 +447,46 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 registry::files::export_students(&node.db, &audit, &who, &query, &out).await?;
             println!("已导出 exported {rows} 行 rows → {}", out.display());
             node.db.close().await;
+        }
+        Command::Check {
+            command: CheckCommand::Transfers { nodes, json },
+        } => {
+            let mut opened = Vec::new();
+            for path in &nodes {
+                let node = Node::open(Config::load(Some(path))?).await?;
+                opened.push(transfer::check::Node {
+                    member: node.config.member.clone(),
+                    db: node.db,
+                });
+            }
+            let report = transfer::check::run(&opened).await?;
+            for node in &opened {
+                node.db.close().await;
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "转学 transfers: {}（已办结 ended {}，进行中 open {}），学生 students: {}，违规 violations: {}",
+                    report.transfers,
+                    report.ended,
+                    report.open,
+                    report.students,
+                    report.violations.len()
+                );
+                for v in &report.violations {
+                    println!(
+                        "  {} {} {} {}",
+                        v.kind,
+                        v.student_no,
+                        v.transfer_id.as_deref().unwrap_or("-"),
+                        v.detail
+                    );
+                }
+            }
+            if !report.violations.is_empty() {
+                return Ok(ExitCode::from(1));
+            }
         }
         Command::Audit {
             command: AuditCommand::Verify { json },

@@ -23,8 +23,16 @@ use crate::call::{self, Exchanged};
 use crate::serve::{Asked, Failed};
 use crate::{Federation, PeerError};
 
-/// A notice from one node to another (the joint office's, and later transfers').
+/// A notice from one node to another (the joint office's).
 pub const NOTICE_DELIVER: &str = "notice.deliver";
+
+/// A step of a cross-province transfer, applied by the `transfer` crate from
+/// `federation_deliveries` after the receipt is given.
+pub const TRANSFER_MESSAGE: &str = "transfer.message";
+
+/// The services whose messages arrive through an outbox (and are received by
+/// [`receive_message`]).
+pub const QUEUED_SERVICES: [&str; 2] = [NOTICE_DELIVER, TRANSFER_MESSAGE];
 
 const BATCH: i64 = 50;
 const FIRST_RETRY_MS: i64 = 1000;
@@ -223,19 +231,24 @@ pub fn spawn_worker(federation: Federation, db: Db) -> tokio::task::JoinHandle<(
     })
 }
 
-/// `notice.deliver`: stores the notice once per message id and answers with the receipt;
-/// a redelivery gets the first answer again.
-pub(crate) async fn receive_notice(
+/// A queued service's message: stored once per message id with its answer (the receipt);
+/// a redelivery gets the first answer again. A notice is stored for reading; any other
+/// message waits in `federation_deliveries` for its feature to apply it ([`pending`]).
+pub(crate) async fn receive_message(
     federation: &Federation,
     db: &Db,
+    service: &str,
     asked: &Asked<'_>,
 ) -> Result<(Vec<u8>, Vec<platform::audit::AuditEntry>), Failed> {
     let envelope: Envelope = serde_json::from_slice(asked.body).map_err(|_| Failed::Body)?;
-    let notice: Notice =
-        serde_json::from_value(envelope.payload.clone()).map_err(|_| Failed::Body)?;
     if envelope.message_id.is_empty() || envelope.message_id.len() > 64 {
         return Err(Failed::Body);
     }
+    let notice = if service == NOTICE_DELIVER {
+        Some(serde_json::from_value::<Notice>(envelope.payload.clone()).map_err(|_| Failed::Body)?)
+    } else {
+        None
+    };
     if let Some(answer) = answered(db, &envelope.message_id).await? {
         return Ok((answer.into_bytes(), Vec::new()));
     }
@@ -250,14 +263,22 @@ pub(crate) async fn receive_notice(
         on_tx!(&mut tx, c => sqlx::query(
             "INSERT INTO federation_inbox (message_id, caller, service, received_ms, answer) \
              VALUES ($1, $2, $3, $4, $5)")
-            .bind(&envelope.message_id).bind(asked.caller).bind(NOTICE_DELIVER).bind(now)
+            .bind(&envelope.message_id).bind(asked.caller).bind(service).bind(now)
             .bind(&answer).execute(&mut *c).await.map(|_| ())?);
-        on_tx!(&mut tx, c => sqlx::query(
-            "INSERT INTO federation_notices (message_id, caller, kind, title, body, received_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&envelope.message_id).bind(asked.caller).bind(&notice.kind)
-            .bind(&notice.title).bind(&notice.body).bind(now)
-            .execute(&mut *c).await.map(|_| ())?);
+        match &notice {
+            Some(notice) => on_tx!(&mut tx, c => sqlx::query(
+                "INSERT INTO federation_notices (message_id, caller, kind, title, body, received_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(&envelope.message_id).bind(asked.caller).bind(&notice.kind)
+                .bind(&notice.title).bind(&notice.body).bind(now)
+                .execute(&mut *c).await.map(|_| ())?),
+            None => on_tx!(&mut tx, c => sqlx::query(
+                "INSERT INTO federation_deliveries (message_id, caller, service, payload, received_ms) \
+                 VALUES ($1, $2, $3, $4, $5)")
+                .bind(&envelope.message_id).bind(asked.caller).bind(service)
+                .bind(envelope.payload.to_string()).bind(now)
+                .execute(&mut *c).await.map(|_| ())?),
+        }
         Ok::<_, DbError>(())
     }
     .await;
@@ -276,6 +297,33 @@ pub(crate) async fn receive_notice(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// A received message waiting to be applied by its feature.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Delivery {
+    pub message_id: String,
+    pub caller: String,
+    pub payload: String,
+}
+
+/// Received messages of `service` not yet applied, in the order they arrived.
+pub async fn pending(db: &Db, service: &str, limit: i64) -> Result<Vec<Delivery>, DbError> {
+    Ok(on_db!(db, p => sqlx::query_as(
+        "SELECT message_id, caller, payload FROM federation_deliveries \
+         WHERE service = $1 AND processed_ms IS NULL ORDER BY received_ms, message_id LIMIT $2")
+        .bind(service).bind(limit).fetch_all(p).await?))
+}
+
+/// Claims `message_id` for applying inside `tx`; `false` when it was applied already (by
+/// another instance, or before a crash), so the caller applies it at most once.
+pub async fn claim(tx: &mut Tx<'_>, message_id: &str, outcome: &str) -> Result<bool, DbError> {
+    let claimed = on_tx!(&mut *tx, c => sqlx::query(
+        "UPDATE federation_deliveries SET processed_ms = $2, outcome = $3 \
+         WHERE message_id = $1 AND processed_ms IS NULL")
+        .bind(message_id).bind(platform::now_ms()).bind(outcome)
+        .execute(&mut *c).await?.rows_affected());
+    Ok(claimed == 1)
 }
 
 async fn answered(db: &Db, message_id: &str) -> Result<Option<String>, DbError> {

@@ -95,7 +95,7 @@ async fn answer(
     now: OffsetDateTime,
 ) -> Result<Response<Vec<u8>>, Refusal> {
     let directory = &current.directory;
-    let known = [STUDENT_LOOKUP, crate::outbox::NOTICE_DELIVER].contains(&service);
+    let known = service == STUDENT_LOOKUP || crate::outbox::QUEUED_SERVICES.contains(&service);
     if !known || !directory.offers(federation.member(), service) {
         return Err(Refusal::new(StatusCode::NOT_FOUND, &Unknown::Service));
     }
@@ -127,7 +127,7 @@ async fn answer(
     };
     let (body, accesses) = match service {
         STUDENT_LOOKUP => student_lookup(federation, db, &asked).await,
-        _ => crate::outbox::receive_notice(federation, db, &asked).await,
+        _ => crate::outbox::receive_message(federation, db, service, &asked).await,
     }
     .map_err(|e| match e {
         Failed::Body => with_caller(Refusal::new(StatusCode::BAD_REQUEST, &Unknown::Body)),

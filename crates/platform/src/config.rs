@@ -47,6 +47,11 @@ pub struct Config {
     pub federation_index_key: PathBuf,
     /// How long to wait for a peer node before answering without it, in milliseconds.
     pub federation_timeout_ms: u64,
+    /// This member adds a provincial step to its side of every cross-province transfer
+    /// (after the district bureau's).
+    pub transfer_provincial_step: bool,
+    /// How long a transfer step may wait before it is overdue and flagged one level up.
+    pub transfer_step_hours: u32,
 }
 
 impl Default for Config {
@@ -69,6 +74,8 @@ impl Default for Config {
             federation_governance_key: String::new(),
             federation_index_key: PathBuf::new(),
             federation_timeout_ms: 3000,
+            transfer_provincial_step: false,
+            transfer_step_hours: 5 * 24,
         }
     }
 }
@@ -198,6 +205,12 @@ impl Config {
         }
         if let Some(v) = get("CHUANYU_FEDERATION_TIMEOUT_MS") {
             self.federation_timeout_ms = parsed("CHUANYU_FEDERATION_TIMEOUT_MS", v)?;
+        }
+        if let Some(v) = get("CHUANYU_TRANSFER_PROVINCIAL_STEP") {
+            self.transfer_provincial_step = parsed("CHUANYU_TRANSFER_PROVINCIAL_STEP", v)?;
+        }
+        if let Some(v) = get("CHUANYU_TRANSFER_STEP_HOURS") {
+            self.transfer_step_hours = parsed("CHUANYU_TRANSFER_STEP_HOURS", v)?;
         }
         Ok(())
     }

@@ -508,6 +508,19 @@ async fn check_in_database(tx: &mut Tx<'_>, run_id: &str, scope: &str) -> Result
             "'该学籍号已在其他学校登记；跨校变动请走转学流程'",
         ),
         (
+            &*format!(
+                "EXISTS (SELECT 1 FROM students s WHERE s.student_no = r.student_no \
+                 AND s.status IN ('{}', '{}') AND {})",
+                crate::transfer::IN_TRANSFER,
+                crate::transfer::TRANSFERRED_OUT,
+                differs("s")
+            ),
+            "'学籍状态'",
+            "r.status",
+            "row.transferred",
+            "'该学生正在转出或已转往外省，学籍不能通过导入修改'",
+        ),
+        (
             "EXISTS (SELECT 1 FROM students s WHERE s.citizen_id = r.citizen_id AND s.student_no <> r.student_no)",
             "'身份证件号码'",
             "r.citizen_id",

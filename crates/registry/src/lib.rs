@@ -10,11 +10,12 @@ use kernel::ids::{CitizenId, StudentNo};
 use platform::audit::{AuditEntry, AuditLog, AuditUnavailable};
 use platform::db::{Db, DbError};
 use platform::{on_db, on_tx};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub mod files;
 pub mod import;
 pub mod schools;
+pub mod transfer;
 pub mod validate;
 
 /// Today's date in China Standard Time, as the 异动 history records dates.
@@ -29,7 +30,7 @@ pub fn today() -> String {
 }
 
 /// One student's record as stored.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, PartialEq, utoipa::ToSchema)]
 pub struct Student {
     pub student_no: String,
     pub name: String,
@@ -501,7 +502,13 @@ pub async fn record_change(
         ChangeKind::毕业 | ChangeKind::结业 | ChangeKind::肄业 | ChangeKind::退学 if active => {
             (change.kind.label(), s.grade_no)
         }
-        ChangeKind::死亡 if s.status != "死亡" => ("死亡", s.grade_no),
+        // A record locked by a transfer or gone to another node is not this school's to change.
+        ChangeKind::死亡
+            if !["死亡", transfer::IN_TRANSFER, transfer::TRANSFERRED_OUT]
+                .contains(&s.status.as_str()) =>
+        {
+            ("死亡", s.grade_no)
+        }
         kind => {
             return Err(ChangeError::NotApplicable(format!(
                 "学籍状态为“{}”、年级为“{}”的学生不能办理“{}”",

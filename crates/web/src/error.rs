@@ -216,6 +216,37 @@ impl From<registry::ChangeError> for AppError {
     }
 }
 
+impl From<transfer::TransferError> for AppError {
+    fn from(e: transfer::TransferError) -> Self {
+        use transfer::TransferError as E;
+        match e {
+            E::NotFound => AppError::NotFound,
+            E::NotYours(zh) => AppError::Conflict {
+                code: "transfer.not_your_step",
+                en: "This transfer is not at a step you decide.".into(),
+                zh,
+            },
+            E::NotApplicable(zh) => AppError::Conflict {
+                code: "transfer.not_applicable",
+                en: "This does not apply to the transfer or the student's record as they stand."
+                    .into(),
+                zh,
+            },
+            E::Invalid(zh) => AppError::Invalid {
+                code: "transfer.invalid",
+                en: "The application is incomplete or names an unknown student or grade.".into(),
+                zh,
+            },
+            E::PeerUnavailable(zh) => AppError::Conflict {
+                code: "transfer.peer_unavailable",
+                en: "The other province's node cannot be asked now; try again later.".into(),
+                zh,
+            },
+            E::Db(e) => AppError::internal(e),
+        }
+    }
+}
+
 impl From<axum::extract::rejection::JsonRejection> for AppError {
     fn from(r: axum::extract::rejection::JsonRejection) -> Self {
         rejection(r.status(), r.body_text())

@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod imports;
 pub mod metrics;
 pub mod pages;
+pub mod transfers;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -83,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .merge(imports::routes(state.config.max_upload_bytes))
         .merge(federation::routes())
         .merge(federation_pages::routes())
+        .merge(transfers::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -121,6 +123,11 @@ pub async fn serve(
             [
                 exchange::index::spawn_indexer(state.db.clone(), f.index_key().clone()),
                 exchange::outbox::spawn_worker(f.clone(), state.db.clone()),
+                transfer::spawn_worker(
+                    state.db.clone(),
+                    transfers::settings(&state.config),
+                    f.clone(),
+                ),
             ]
         })
         .collect();

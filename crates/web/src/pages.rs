@@ -139,6 +139,9 @@ impl Shell {
             if crate::federation_pages::may_look_up(p.role) {
                 nav.push(("/federation/lookup".into(), s.nav_federation_lookup));
             }
+            if transfer::flow::level_of(p).is_some() {
+                nav.push(("/transfers".into(), s.nav_transfers));
+            }
             if crate::federation_pages::may_see_status(p) {
                 nav.push(("/federation".into(), s.nav_federation));
             }

@@ -26,6 +26,11 @@ pub struct Pair {
 
 impl Pair {
     pub async fn start(engine: Engine) -> Option<Pair> {
+        Pair::start_with(engine, |_| {}).await
+    }
+
+    /// Two nodes whose options `tweak` adjusts (both get the same).
+    pub async fn start_with(engine: Engine, tweak: impl Fn(&mut Options)) -> Option<Pair> {
         let work = std::env::temp_dir().join(format!("chuanyu-fed-{}", uuid::Uuid::new_v4()));
         let cq_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -40,16 +45,20 @@ impl Pair {
             peer("SC", "四川省教育厅", &sc_listener),
         ];
         let files = federate::write(&work, &peers, 30).unwrap();
-        let options = |province, listener, p: &Peer| Options {
-            province,
-            listener: Some(listener),
-            federation: Some(FederationFiles {
-                directory: files.directory.clone(),
-                governance_key: files.governance_key.clone(),
-                index_key: files.index_key.clone(),
-                signing_key: p.signing_key.clone(),
-            }),
-            ..Options::default()
+        let options = |province, listener, p: &Peer| {
+            let mut o = Options {
+                province,
+                listener: Some(listener),
+                federation: Some(FederationFiles {
+                    directory: files.directory.clone(),
+                    governance_key: files.governance_key.clone(),
+                    index_key: files.index_key.clone(),
+                    signing_key: p.signing_key.clone(),
+                }),
+                ..Options::default()
+            };
+            tweak(&mut o);
+            o
         };
         let cq = TestApp::spawn_with(engine, options(Province::CQ, cq_listener, &peers[0])).await?;
         let sc = TestApp::spawn_with(engine, options(Province::SC, sc_listener, &peers[1])).await?;

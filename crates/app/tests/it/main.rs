@@ -13,3 +13,4 @@ mod federation_portal;
 mod portal;
 mod registry;
 mod scope;
+mod transfer;

@@ -129,6 +129,8 @@ pub struct Options {
     /// Bound beforehand when the address must be known first (a federation directory).
     pub listener: Option<tokio::net::TcpListener>,
     pub federation: Option<FederationFiles>,
+    /// `transfer_step_hours` (0: every transfer step is overdue at once).
+    pub transfer_step_hours: u32,
 }
 
 /// A node's federation settings: the files its config points at.
@@ -147,6 +149,7 @@ impl Default for Options {
             province: Province::SC,
             listener: None,
             federation: None,
+            transfer_step_hours: 120,
         }
     }
 }
@@ -181,6 +184,7 @@ impl TestApp {
         config.login_attempts_per_minute = options.login_attempts_per_minute;
         config.max_body_bytes = options.max_body_bytes;
         config.db_max_connections = 4;
+        config.transfer_step_hours = options.transfer_step_hours;
         let node = Node::open(config).await.expect("open node");
         let spec = spec_of(options.province);
         seed::synthetic(
