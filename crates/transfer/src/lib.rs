@@ -1112,12 +1112,20 @@ fn line(who: &Principal, t: Transfer, now: i64) -> TransferLine {
     }
 }
 
-/// Transfers of this node within `who`'s scope, newest first; `waiting` keeps only those
-/// that wait for them or are flagged to them as overdue.
+/// Which transfers a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only those that wait for the caller or are flagged to them as overdue.
+    pub waiting: bool,
+    /// Only this student's.
+    pub student_no: Option<String>,
+}
+
+/// Transfers of this node within `who`'s scope, newest first.
 pub async fn list(
     db: &Db,
     who: &Principal,
-    waiting: bool,
+    filter: &Filter,
     limit: i64,
 ) -> Result<Vec<TransferLine>, DbError> {
     let (condition, value) = match &who.scope {
@@ -1135,10 +1143,14 @@ pub async fn list(
     };
     let sql = format!(
         "SELECT {COLUMNS} FROM transfers WHERE {condition} AND ($2 = 0 OR state NOT IN \
-         ('completed', 'rejected', 'cancelled')) ORDER BY updated_ms DESC, id LIMIT $3"
+         ('completed', 'rejected', 'cancelled')) AND ($3 = '' OR student_no = $3) \
+         ORDER BY updated_ms DESC, id LIMIT $4"
     );
+    let waiting = filter.waiting;
     let rows: Vec<Transfer> = on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(&value).bind(i64::from(waiting)).bind(if waiting { 2000 } else { limit })
+        .bind(&value).bind(i64::from(waiting))
+        .bind(filter.student_no.as_deref().unwrap_or_default())
+        .bind(if waiting { 2000 } else { limit })
         .fetch_all(p).await?);
     let now = platform::now_ms();
     Ok(rows

@@ -58,6 +58,8 @@ fn federation(state: &AppState) -> Result<&exchange::Federation, AppError> {
 pub struct ListQuery {
     /// Only what waits for the caller (or is overdue below them).
     waiting: Option<bool>,
+    /// Only this student's transfers (学籍号).
+    student_no: Option<String>,
     /// At most 500.
     limit: Option<i64>,
 }
@@ -71,7 +73,16 @@ pub(crate) async fn list_api(
 ) -> Result<Json<Vec<TransferLine>>, AppError> {
     let limit = q.limit.unwrap_or(100).clamp(1, 500);
     Ok(Json(
-        transfer::list(&state.db, &u.principal, q.waiting.unwrap_or(false), limit).await?,
+        transfer::list(
+            &state.db,
+            &u.principal,
+            &transfer::Filter {
+                waiting: q.waiting.unwrap_or(false),
+                student_no: q.student_no.filter(|n| !n.trim().is_empty()),
+            },
+            limit,
+        )
+        .await?,
     ))
 }
 
@@ -378,11 +389,28 @@ async fn inbox(
     if transfer::flow::level_of(&user.principal).is_none() {
         return Err(shell.fail(AppError::NotFound));
     }
-    let lines = match transfer::list(&state.db, &user.principal, false, 200).await {
+    let lines = match transfer::list(
+        &state.db,
+        &user.principal,
+        &transfer::Filter::default(),
+        200,
+    )
+    .await
+    {
         Ok(l) => l,
         Err(e) => return Err(shell.fail(AppError::internal(e))),
     };
-    let waiting = match transfer::list(&state.db, &user.principal, true, 200).await {
+    let waiting = match transfer::list(
+        &state.db,
+        &user.principal,
+        &transfer::Filter {
+            waiting: true,
+            student_no: None,
+        },
+        200,
+    )
+    .await
+    {
         Ok(l) => l,
         Err(e) => return Err(shell.fail(AppError::internal(e))),
     };

@@ -14,3 +14,4 @@ mod portal;
 mod registry;
 mod scope;
 mod transfer;
+mod transfer_faults;

@@ -234,6 +234,21 @@ async fn whole_chain(engine: Engine) {
     let report = violations(&pair).await;
     assert_eq!(report.violations, vec![], "{report:?}");
     assert_eq!((report.transfers, report.ended), (1, 1));
+
+    // The check does find a broken invariant: the record active on both nodes, and a
+    // history entry that did not arrive.
+    platform::on_db!(&sc.db, p => sqlx::query("UPDATE students SET status = '在读' WHERE student_no = $1")
+        .bind(&no).execute(p).await.unwrap().rows_affected());
+    platform::on_db!(&cq.db, p => sqlx::query(
+        "DELETE FROM student_changes WHERE student_no = $1 AND to_status = '转出中'")
+        .bind(&no).execute(p).await.unwrap().rows_affected());
+    let kinds: Vec<&str> = violations(&pair)
+        .await
+        .violations
+        .iter()
+        .map(|v| v.kind)
+        .collect();
+    assert_eq!(kinds, ["history-lost", "active-twice"]);
     pair.stop().await;
 }
 
