@@ -223,6 +223,8 @@ pub struct Texts {
     view_record: &'static str,
     applicant: &'static str,
     id: &'static str,
+    actor: &'static str,
+    acted_step: &'static str,
 }
 
 const ZH: Texts = Texts {
@@ -261,6 +263,8 @@ const ZH: Texts = Texts {
     view_record: "查看学籍（转学核验）",
     applicant: "申请人",
     id: "转学编号",
+    actor: "办理人",
+    acted_step: "环节",
 };
 
 const EN: Texts = Texts {
@@ -299,6 +303,8 @@ const EN: Texts = Texts {
     view_record: "View the record (transfer verification)",
     applicant: "Applicant",
     id: "Transfer id",
+    actor: "By",
+    acted_step: "Step",
 };
 
 fn texts(lang: Lang) -> &'static Texts {

@@ -331,3 +331,158 @@ async fn cross_province_lookup_in_chromium() {
     c.close().await.unwrap();
     pair.stop().await;
 }
+
+async fn click(c: &Client, id: &str) {
+    c.wait()
+        .for_element(Locator::Id(id))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Opens `url` until the element `id` reads `expected` (the other node's message may still
+/// be on its way).
+async fn open_until(c: &Client, url: &str, id: &str, expected: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        c.goto(url).await.unwrap();
+        if let Ok(e) = c.find(Locator::Id(id)).await
+            && e.text().await.unwrap_or_default() == expected
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{url}: #{id} never read {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transfer_through_both_portals_in_chromium() {
+    let Some((_driver, c)) = browser().await else {
+        return;
+    };
+    let pair = crate::federation::Pair::start(Engine::Sqlite)
+        .await
+        .unwrap();
+    let no = pair.sc.account("student").person_key.clone().unwrap();
+
+    // 重庆's school applies.
+    sign_in(&c, &pair.cq, "cq.school").await;
+    c.find(Locator::LinkText("跨省转学"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Id("apply-student-no"))
+        .await
+        .unwrap()
+        .send_keys(&no)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#apply-grade option[value='八年级']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Id("apply-reason"))
+        .await
+        .unwrap()
+        .send_keys("随父母工作调动迁居重庆")
+        .await
+        .unwrap();
+    c.find(Locator::Id("apply-documents"))
+        .await
+        .unwrap()
+        .send_keys("户口簿、居住证")
+        .await
+        .unwrap();
+    click(&c, "apply-submit").await;
+    c.wait()
+        .for_element(Locator::Id("transfer-id"))
+        .await
+        .unwrap();
+    let id = text_of(&c, "transfer-id").await;
+    assert_eq!(text_of(&c, "transfer-state").await, "审核中");
+    assert_eq!(text_of(&c, "transfer-step").await, "转入地教育局审核");
+    let cq_page = pair.cq.url(&format!("/transfers/{id}"));
+    let sc_page = pair.sc.url(&format!("/transfers/{id}"));
+
+    // 重庆's district bureau finds it waiting and approves.
+    sign_in(&c, &pair.cq, "cq.district").await;
+    c.goto(&pair.cq.url("/transfers")).await.unwrap();
+    assert_eq!(text_of(&c, "waiting-count").await, "1");
+    let shot = c.screenshot().await.unwrap();
+    let _ = std::fs::write(
+        std::env::temp_dir().join("chuanyu-transfer-inbox.png"),
+        shot,
+    );
+    c.find(Locator::Css(&format!(
+        "#waiting tr[data-transfer='{id}'] a"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    click(&c, "decide-approve").await;
+    c.wait()
+        .for_element(Locator::Id("transfer-step"))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&c, "transfer-step").await, "转出学校同意");
+
+    // 四川's school and district bureau approve on their portal.
+    sign_in(&c, &pair.sc, "sc.school").await;
+    open_until(&c, &sc_page, "transfer-step", "转出学校同意").await;
+    click(&c, "decide-approve").await;
+    sign_in(&c, &pair.sc, "sc.district").await;
+    open_until(&c, &sc_page, "transfer-step", "转出地教育局审核").await;
+    click(&c, "decide-approve").await;
+
+    // 重庆's school sees the record arrive and confirms enrolment.
+    sign_in(&c, &pair.cq, "cq.school").await;
+    open_until(&c, &cq_page, "transfer-state", "已转入，待报到").await;
+    click(&c, "decide-confirm").await;
+    c.wait()
+        .for_element(Locator::Id("transfer-state"))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&c, "transfer-state").await, "已完成");
+    let timeline = text_of(&c, "transfer-timeline").await;
+    assert!(timeline.contains("学籍已转入"), "{timeline}");
+    let shot = c.screenshot().await.unwrap();
+    let _ = std::fs::write(std::env::temp_dir().join("chuanyu-transfer-page.png"), shot);
+
+    // The record is in 重庆 now, with its history from 四川.
+    c.goto(&pair.cq.url(&format!("/students/{no}")))
+        .await
+        .unwrap();
+    let record = text_of(&c, "student-record").await;
+    assert!(record.contains("转入"), "{record}");
+    let history = text_of(&c, "history").await;
+    assert!(
+        history.contains("转出中"),
+        "四川's entries came along: {history}"
+    );
+    assert!(history.contains("自 SC"), "{history}");
+    let shot = c.screenshot().await.unwrap();
+    let _ = std::fs::write(std::env::temp_dir().join("chuanyu-transfer.png"), shot);
+
+    // And 四川's school sees it gone, pointing at 重庆.
+    sign_in(&c, &pair.sc, "sc.school").await;
+    open_until(&c, &sc_page, "transfer-state", "已完成").await;
+    c.goto(&pair.sc.url(&format!("/students/{no}")))
+        .await
+        .unwrap();
+    assert!(text_of(&c, "history").await.contains("已转入 CQ"));
+    c.close().await.unwrap();
+    pair.stop().await;
+}
