@@ -160,6 +160,10 @@ pub enum DbError {
     Sqlx(sqlx::Error),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A conditional write found the row changed since it was read (another instance or
+    /// user got there first); read again and decide again.
+    #[error("changed meanwhile: {0}")]
+    Changed(String),
 }
 
 impl From<sqlx::Error> for DbError {

@@ -154,14 +154,25 @@ pub enum TransferError {
     #[error("{0}")]
     PeerUnavailable(String),
     #[error(transparent)]
-    Db(#[from] DbError),
+    Db(DbError),
+}
+
+impl From<DbError> for TransferError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Changed(_) => {
+                TransferError::NotApplicable("该转学刚刚已被他人办理，请刷新后再看".into())
+            }
+            e => TransferError::Db(e),
+        }
+    }
 }
 
 impl From<TransferRecordError> for TransferError {
     fn from(e: TransferRecordError) -> Self {
         match e {
             TransferRecordError::NotApplicable(m) => TransferError::NotApplicable(m),
-            TransferRecordError::Db(e) => TransferError::Db(e),
+            TransferRecordError::Db(e) => e.into(),
         }
     }
 }
@@ -332,7 +343,9 @@ async fn load(tx: &mut Tx<'_>, id: &str) -> Result<Option<Transfer>, DbError> {
     )
 }
 
-/// Moves this copy to `state` at `step` (a new step gets a new deadline).
+/// Moves this copy to `state` at `step` (a new step gets a new deadline), provided it is
+/// still where `t` says it was: two decisions on the same step (two instances, a user and a
+/// peer's message) cannot both apply; the later one fails with [`DbError::Changed`].
 async fn set(
     tx: &mut Tx<'_>,
     settings: &Settings,
@@ -342,6 +355,7 @@ async fn set(
     outcome_reason: Option<&str>,
 ) -> Result<(), DbError> {
     let now = platform::now_ms();
+    let (was_state, was_step) = (t.state.clone(), t.step.clone().unwrap_or_default());
     let step_changed = t.step() != step;
     t.state = state.as_str().into();
     t.step = step.map(|s| s.as_str().into());
@@ -355,12 +369,16 @@ async fn set(
         t.outcome_reason = Some(r.to_owned());
     }
     t.updated_ms = now;
-    on_tx!(&mut *tx, c => sqlx::query(
+    let changed = on_tx!(&mut *tx, c => sqlx::query(
         "UPDATE transfers SET state = $2, step = $3, due_ms = $4, outcome_reason = $5, \
-         updated_ms = $6 WHERE id = $1")
+         updated_ms = $6 WHERE id = $1 AND state = $7 AND COALESCE(step, '') = $8")
         .bind(&t.id).bind(&t.state).bind(&t.step).bind(t.due_ms).bind(&t.outcome_reason)
-        .bind(now).execute(&mut *c).await.map(|_| ())?);
-    Ok(())
+        .bind(now).bind(&was_state).bind(&was_step).execute(&mut *c).await?.rows_affected());
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(DbError::Changed(format!("transfer {}", t.id)))
+    }
 }
 
 async fn event(
