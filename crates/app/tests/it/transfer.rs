@@ -530,7 +530,103 @@ async fn deadlines_escalate(engine: Engine) {
     pair.stop().await;
 }
 
+/// The pages: who sees them, a bad application answered on the form with what is wrong
+/// (and what was typed kept), a forged form refused.
+async fn pages(engine: Engine) {
+    let Some(pair) = Pair::start(engine).await else {
+        return;
+    };
+    let cq = &pair.cq;
+    for (who, status) in [
+        ("cq.teacher", 404),
+        ("cq.student", 404),
+        ("cq.employer", 404),
+        ("cq.school", 200),
+        ("cq.district", 200),
+        ("cq.province", 200),
+    ] {
+        let client = cq.sign_in_form(who).await;
+        assert_eq!(cq.status(&client, "/transfers").await, status, "{who}");
+    }
+    let client = cq.sign_in_form("cq.school").await;
+    let html = client
+        .get(cq.url("/transfers"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("提出转学申请"));
+    let csrf = crate::support::hidden_field(&html, "csrf").unwrap();
+    let bad = [
+        ("csrf", csrf.as_str()),
+        ("student_no", "G51010820150412684X"),
+        ("to_grade", "七年级"),
+        ("reason", "随迁"),
+        ("documents", ""),
+    ];
+    let r = client
+        .post(cq.url("/transfers"))
+        .form(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"apply-problem\""), "{html}");
+    assert!(html.contains("学籍号无效"), "{html}");
+    assert!(html.contains("value=\"随迁\""), "what was typed is kept");
+    let forged = [
+        ("csrf", "forged"),
+        ("student_no", "x"),
+        ("to_grade", "七年级"),
+        ("reason", "x"),
+        ("documents", ""),
+    ];
+    let r = client
+        .post(cq.url("/transfers"))
+        .form(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // A good application lands on its page.
+    let no = pair.sc.account("student").person_key.clone().unwrap();
+    let good = [
+        ("csrf", csrf.as_str()),
+        ("student_no", no.as_str()),
+        ("to_grade", "七年级"),
+        ("reason", "随迁"),
+        ("documents", "户口簿"),
+    ];
+    let r = client
+        .post(cq.url("/transfers"))
+        .form(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    let html = client
+        .get(cq.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("转入地教育局审核"));
+    assert!(
+        html.contains("id=\"decide-cancel\""),
+        "the applicant may cancel"
+    );
+    assert!(!html.contains("id=\"decide-approve\""), "but not approve");
+    pair.stop().await;
+}
+
 for_each_engine!(
+    pages,
     whole_chain,
     rejections_and_cancellations,
     handoff_declined,
