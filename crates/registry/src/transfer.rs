@@ -272,6 +272,7 @@ pub async fn receive(
             "年级“{grade}”无效"
         )));
     }
+    let stage = stage_of(grade_number, &s.stage);
     match student_in(tx, &s.student_no).await? {
         Some(here) if ACTIVE.contains(&here.status.as_str()) || here.status == IN_TRANSFER => {
             return Err(TransferRecordError::NotApplicable(format!(
@@ -289,7 +290,7 @@ pub async fn receive(
                 .bind(&s.student_no).bind(&s.name).bind(&s.sex).bind(&s.birth_date)
                 .bind(&s.id_type).bind(&s.citizen_id).bind(&s.ethnicity)
                 .bind(&s.hukou_division).bind(&s.residence_division).bind(school_code)
-                .bind(&s.stage).bind(grade).bind(grade_number).bind("待分班").bind(&s.enrol_date)
+                .bind(stage).bind(grade).bind(grade_number).bind("待分班").bind(&s.enrol_date)
                 .bind(TRANSFERRED_IN).bind(now).bind(m.actor)
                 .execute(&mut *c).await.map(|_| ())?);
         }
@@ -304,7 +305,7 @@ pub async fn receive(
                 .bind(&s.student_no).bind(&s.name).bind(&s.sex).bind(&s.birth_date)
                 .bind(&s.id_type).bind(&s.citizen_id).bind(&s.ethnicity)
                 .bind(&s.hukou_division).bind(&s.residence_division).bind(school_code)
-                .bind(&s.stage).bind(grade).bind(grade_number).bind("待分班").bind(&s.enrol_date)
+                .bind(stage).bind(grade).bind(grade_number).bind("待分班").bind(&s.enrol_date)
                 .bind(TRANSFERRED_IN).bind(now).bind(m.actor)
                 .execute(&mut *c).await.map(|_| ())?);
         }
@@ -351,6 +352,16 @@ pub async fn receive(
     Ok(())
 }
 
+/// The 学段 a grade belongs to; a 中职 or 特殊教育 student keeps theirs.
+fn stage_of(grade_no: i64, stage: &str) -> &str {
+    match (stage, grade_no) {
+        ("中职" | "特殊教育", _) => stage,
+        (_, 1..=6) => "小学",
+        (_, 7..=9) => "初中",
+        _ => "高中",
+    }
+}
+
 /// The record's status and school here, if this node holds it (for `chuanyu check
 /// transfers`).
 pub async fn status_of(
@@ -373,4 +384,18 @@ pub async fn history_origins(
         .into_iter()
         .map(|c| c.origin)
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stage_of;
+
+    #[test]
+    fn the_grade_decides_the_stage_except_for_vocational_and_special() {
+        assert_eq!(stage_of(1, "初中"), "小学");
+        assert_eq!(stage_of(8, "小学"), "初中");
+        assert_eq!(stage_of(11, "初中"), "高中");
+        assert_eq!(stage_of(11, "中职"), "中职");
+        assert_eq!(stage_of(3, "特殊教育"), "特殊教育");
+    }
 }

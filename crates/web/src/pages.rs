@@ -214,6 +214,8 @@ struct HomePage {
     students: Vec<StudentLine>,
     regions: Vec<RegionRow>,
     audit_entries: Option<i64>,
+    /// Transfers waiting for this user (or flagged to them as overdue), if they act in any.
+    transfers_waiting: Option<usize>,
 }
 
 struct HomeUser {
@@ -259,6 +261,7 @@ async fn home(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
             students: vec![],
             regions: vec![],
             audit_entries: None,
+            transfers_waiting: None,
         }));
     };
     let lang = ctx.lang;
@@ -283,9 +286,18 @@ async fn home(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         students: vec![],
         regions: vec![],
         audit_entries: None,
+        transfers_waiting: None,
         shell,
     };
     let loaded: Result<(), AppError> = async {
+        if transfer::flow::level_of(p).is_some() {
+            let waiting = transfer::Filter {
+                waiting: true,
+                student_no: None,
+            };
+            let lines = transfer::list(&state.db, p, &waiting, 500).await?;
+            page.transfers_waiting = Some(lines.len());
+        }
         match &p.scope {
             Scope::Node => {
                 page.audit_entries = Some(audit::head(&state.db).await?.0);

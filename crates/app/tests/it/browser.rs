@@ -415,8 +415,12 @@ async fn transfer_through_both_portals_in_chromium() {
     let cq_page = pair.cq.url(&format!("/transfers/{id}"));
     let sc_page = pair.sc.url(&format!("/transfers/{id}"));
 
-    // 重庆's district bureau finds it waiting and approves.
+    // 重庆's district bureau is told on its home page, finds it waiting and approves.
     sign_in(&c, &pair.cq, "cq.district").await;
+    assert!(
+        text_of(&c, "transfers-waiting").await.ends_with("：1"),
+        "the home page counts what waits"
+    );
     c.goto(&pair.cq.url("/transfers")).await.unwrap();
     assert_eq!(text_of(&c, "waiting-count").await, "1");
     let shot = c.screenshot().await.unwrap();
