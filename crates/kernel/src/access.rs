@@ -4,14 +4,15 @@
 //! reported to users as "not found" for reads, so a refusal never reveals that a record
 //! exists outside the caller's scope.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::Lang;
-
+/// An enum with a stable slug (CLI, API, database), a parser and a label per language.
+/// Attributes before the name (docs, extra derives) are kept.
+#[macro_export]
 macro_rules! labelled_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $slug:literal, $zh:literal, $en:literal;)* }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         #[serde(rename_all = "kebab-case")]
         pub enum $name { $($variant),* }
 
@@ -27,9 +28,9 @@ macro_rules! labelled_enum {
                 match s.trim() { $($slug => Some($name::$variant),)* _ => None }
             }
 
-            pub fn label(self, lang: Lang) -> &'static str {
+            pub fn label(self, lang: $crate::Lang) -> &'static str {
                 match (self, lang) {
-                    $(($name::$variant, Lang::Zh) => $zh, ($name::$variant, Lang::En) => $en,)*
+                    $(($name::$variant, $crate::Lang::Zh) => $zh, ($name::$variant, $crate::Lang::En) => $en,)*
                 }
             }
         }

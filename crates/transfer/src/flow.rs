@@ -7,37 +7,12 @@
 //! school confirms enrolment. Each node runs the steps of its own side and tells the other
 //! through the outbox; each node's chain is its own configuration.
 
-use kernel::Lang;
 use kernel::access::{Principal, Role, Scope};
 use serde::{Deserialize, Serialize};
 
-macro_rules! slugged {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $slug:literal, $zh:literal, $en:literal;)* }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-        #[serde(rename_all = "kebab-case")]
-        pub enum $name { $($variant),* }
-
-        impl $name {
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $slug),* }
-            }
-
-            pub fn parse(s: &str) -> Option<$name> {
-                match s { $($slug => Some($name::$variant),)* _ => None }
-            }
-
-            pub fn label(self, lang: Lang) -> &'static str {
-                match (self, lang) {
-                    $(($name::$variant, Lang::Zh) => $zh, ($name::$variant, Lang::En) => $en,)*
-                }
-            }
-        }
-    };
-}
-
-slugged! {
+kernel::labelled_enum! {
     /// A step that waits for someone's decision.
+    #[derive(utoipa::ToSchema)]
     Step {
         ReceivingDistrict = "receiving-district", "转入地教育局审核", "Receiving district bureau";
         ReceivingProvince = "receiving-province", "转入地省级教育行政部门审核", "Receiving provincial authority";
@@ -48,8 +23,9 @@ slugged! {
     }
 }
 
-slugged! {
+kernel::labelled_enum! {
     /// Where a transfer stands, on one node's copy.
+    #[derive(utoipa::ToSchema)]
     State {
         Pending = "pending", "审核中", "Under review";
         HandingOver = "handing-over", "档案移交中", "File being handed over";
@@ -60,8 +36,9 @@ slugged! {
     }
 }
 
-slugged! {
+kernel::labelled_enum! {
     /// Which part this node plays.
+    #[derive(utoipa::ToSchema)]
     Side {
         Receiving = "receiving", "转入", "Receiving";
         Sending = "sending", "转出", "Sending";
