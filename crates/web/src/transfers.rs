@@ -521,7 +521,7 @@ struct TransferPage {
     may_decide: bool,
     may_cancel: bool,
     may_confirm: bool,
-    /// The receiving side may read the record from the other province.
+    /// Where to read the student's record.
     lookup_href: Option<String>,
 }
 
@@ -572,13 +572,17 @@ async fn transfer_page(
         may_decide: line.waiting_for_me && t.state() == TState::Pending,
         may_cancel: receiving_school && side == Side::Receiving && t.state() == TState::Pending,
         may_confirm: line.waiting_for_me && t.state() == TState::Arrived,
-        lookup_href: (side == Side::Receiving && !t.state().is_final()).then(|| {
-            format!(
+        // The receiving side reads the record from the other province, minimised for
+        // 转学核验; the sending side has it here.
+        lookup_href: match side {
+            Side::Receiving if !t.state().is_final() => Some(format!(
                 "/federation/lookup?q={}&purpose={}",
                 t.student_no,
                 transfer::PURPOSE
-            )
-        }),
+            )),
+            Side::Receiving => None,
+            Side::Sending => Some(format!("/students/{}", t.student_no)),
+        },
         shell,
     };
     Ok(render(page))

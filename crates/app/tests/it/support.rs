@@ -131,6 +131,8 @@ pub struct Options {
     pub federation: Option<FederationFiles>,
     /// `transfer_step_hours` (0: every transfer step is overdue at once).
     pub transfer_step_hours: u32,
+    /// `transfer_provincial_step`.
+    pub transfer_provincial_step: bool,
 }
 
 /// A node's federation settings: the files its config points at.
@@ -150,6 +152,7 @@ impl Default for Options {
             listener: None,
             federation: None,
             transfer_step_hours: 120,
+            transfer_provincial_step: false,
         }
     }
 }
@@ -185,6 +188,7 @@ impl TestApp {
         config.max_body_bytes = options.max_body_bytes;
         config.db_max_connections = 4;
         config.transfer_step_hours = options.transfer_step_hours;
+        config.transfer_provincial_step = options.transfer_provincial_step;
         let node = Node::open(config).await.expect("open node");
         let spec = spec_of(options.province);
         seed::synthetic(

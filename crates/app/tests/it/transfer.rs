@@ -625,7 +625,39 @@ async fn pages(engine: Engine) {
     pair.stop().await;
 }
 
+/// A member that adds a provincial step: its provincial authority decides after its
+/// district bureau, on each side.
+async fn provincial_step(engine: Engine) {
+    let Some(pair) = Pair::start_with(engine, |o| o.transfer_provincial_step = true).await else {
+        return;
+    };
+    let (cq, sc) = (&pair.cq, &pair.sc);
+    let no = sc.account("student").person_key.clone().unwrap();
+    let id = apply(&pair, &no).await;
+    let (_, t) = decide(cq, &cq.token("cq.district").await, &id, "approve", "").await;
+    assert_eq!(t["step"], "receiving-province");
+    // The district cannot take the province's step.
+    assert_eq!(
+        decide(cq, &cq.token("cq.district").await, &id, "approve", "")
+            .await
+            .0,
+        409
+    );
+    let (_, t) = decide(cq, &cq.token("cq.province").await, &id, "approve", "").await;
+    assert_eq!(t["step"], "sending-school");
+    let sc_school = sc.token("sc.school").await;
+    wait_for(sc, &sc_school, &id, state_is("pending")).await;
+    decide(sc, &sc_school, &id, "approve", "").await;
+    let (_, t) = decide(sc, &sc.token("sc.district").await, &id, "approve", "").await;
+    assert_eq!(t["step"], "sending-province");
+    let (_, t) = decide(sc, &sc.token("sc.province").await, &id, "approve", "").await;
+    assert_eq!(t["state"], "handing-over");
+    wait_for(cq, &cq.token("cq.school").await, &id, state_is("arrived")).await;
+    pair.stop().await;
+}
+
 for_each_engine!(
+    provincial_step,
     pages,
     whole_chain,
     rejections_and_cancellations,
