@@ -26,25 +26,39 @@ pub async fn reindex(db: &Db, key: &BlindIndexKey) -> Result<u64, DbError> {
             return Ok(total);
         }
         total += rows.len() as u64;
-        let mut entries: Vec<(&'static str, String, String)> = Vec::with_capacity(rows.len() * 2);
-        for (no, citizen) in rows {
-            if let Some(id) = citizen.as_deref().and_then(|c| CitizenId::parse(c).ok()) {
-                let kind = IdentifierKind::CitizenId.label();
-                entries.push((kind, key.citizen_id(&id).as_str().to_owned(), no.clone()));
-            }
-            let digest = digest_of(key, IdentifierKind::StudentNo, &no);
-            entries.push((IdentifierKind::StudentNo.label(), digest, no));
-        }
-        on_db!(db, p => {
-            let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO federation_index (kind, digest, student_no) ");
-            q.push_values(&entries, |mut b, (kind, digest, no)| {
-                b.push_bind(*kind).push_bind(digest).push_bind(no);
-            });
-            q.push(" ON CONFLICT DO NOTHING");
-            q.build().execute(p).await?;
-        });
+        index_students(db, key, &rows).await?;
     }
+}
+
+/// Indexes these students (学籍号 and ID number), e.g. records that just arrived by
+/// transfer; rows already there are kept.
+pub async fn index_students(
+    db: &Db,
+    key: &BlindIndexKey,
+    students: &[(String, Option<String>)],
+) -> Result<(), DbError> {
+    if students.is_empty() {
+        return Ok(());
+    }
+    let mut entries: Vec<(&'static str, String, &str)> = Vec::with_capacity(students.len() * 2);
+    for (no, citizen) in students {
+        if let Some(id) = citizen.as_deref().and_then(|c| CitizenId::parse(c).ok()) {
+            let kind = IdentifierKind::CitizenId.label();
+            entries.push((kind, key.citizen_id(&id).as_str().to_owned(), no));
+        }
+        let digest = digest_of(key, IdentifierKind::StudentNo, no);
+        entries.push((IdentifierKind::StudentNo.label(), digest, no));
+    }
+    on_db!(db, p => {
+        let mut q = sqlx::QueryBuilder::new(
+            "INSERT INTO federation_index (kind, digest, student_no) ");
+        q.push_values(&entries, |mut b, (kind, digest, no)| {
+            b.push_bind(*kind).push_bind(digest).push_bind(*no);
+        });
+        q.push(" ON CONFLICT DO NOTHING");
+        q.build().execute(p).await?;
+    });
+    Ok(())
 }
 
 /// The digest of `value` as an identifier of `kind`, normalised as the kernel parses it.

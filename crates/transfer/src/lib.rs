@@ -653,25 +653,26 @@ pub async fn process_pending(
     federation: &Federation,
 ) -> Result<usize, DbError> {
     let waiting = outbox::pending(db, TRANSFER_MESSAGE, 50).await?;
-    let mut arrived = false;
+    let mut arrived = Vec::new();
     let mut applied = 0;
     for delivery in waiting {
-        arrived |= apply_message(db, settings, &delivery).await?;
+        arrived.extend(apply_message(db, settings, &delivery).await?);
         applied += 1;
     }
-    if arrived {
-        // A record that arrived must be findable by peers' look-ups at once.
-        exchange::index::reindex(db, federation.index_key()).await?;
-    }
+    // A record that arrived must be findable by peers' look-ups at once.
+    exchange::index::index_students(db, federation.index_key(), &arrived).await?;
     Ok(applied)
 }
 
-/// Applies one received message in one transaction; returns whether a record arrived.
+/// A record that arrived: its 学籍号 and ID number, for the blind index.
+type Arrived = (String, Option<String>);
+
+/// Applies one received message in one transaction; returns the record that arrived, if any.
 async fn apply_message(
     db: &Db,
     settings: &Settings,
     delivery: &outbox::Delivery,
-) -> Result<bool, DbError> {
+) -> Result<Option<Arrived>, DbError> {
     let message: Result<Message, _> = serde_json::from_str(&delivery.payload);
     // Read before the transaction: the sending side's view of the student it is asked for.
     let record = match &message {
@@ -684,13 +685,13 @@ async fn apply_message(
         Err(_) => "unreadable".to_owned(),
     };
     if !outbox::claim(&mut tx, &delivery.message_id, &outcome).await? {
-        return Ok(false);
+        return Ok(None);
     }
     let arrived = match message {
         Ok(m) => on_message(&mut tx, settings, &delivery.caller, m, record).await?,
         Err(e) => {
             tracing::warn!(message_id = delivery.message_id, error = %e, "transfer: unreadable message");
-            false
+            None
         }
     };
     tx.commit().await?;
@@ -713,25 +714,25 @@ async fn on_message(
     caller: &str,
     message: Message,
     record: Option<registry::StudentView>,
-) -> Result<bool, DbError> {
+) -> Result<Option<Arrived>, DbError> {
     let actor = node_actor(caller);
     if let Message::Request { head } = &message {
         if head.to_member != caller || head.from_member != settings.member {
             tracing::warn!(caller, "transfer: request names other members; ignored");
-            return Ok(false);
+            return Ok(None);
         }
         if load(tx, &head.id).await?.is_some() {
-            return Ok(false);
+            return Ok(None);
         }
         on_request(tx, settings, head, record, &actor).await?;
-        return Ok(false);
+        return Ok(None);
     }
     let Some(mut t) = load(tx, message.transfer_id()).await? else {
         tracing::warn!(
             caller,
             "transfer: message about an unknown transfer; ignored"
         );
-        return Ok(false);
+        return Ok(None);
     };
     // Only the other party of a transfer speaks about it.
     if t.peer() != caller {
@@ -740,11 +741,11 @@ async fn on_message(
             id = t.id,
             "transfer: message from a member not party to it"
         );
-        return Ok(false);
+        return Ok(None);
     }
     let state = t.state();
     let side = t.side();
-    let mut arrived = false;
+    let mut arrived = None;
     match message {
         Message::Request { .. } => {}
         Message::Progress {
@@ -990,7 +991,7 @@ async fn on_handoff(
     from_school_name: String,
     file: &registry::transfer::StudentFile,
     actor: &Principal,
-) -> Result<bool, DbError> {
+) -> Result<Option<Arrived>, DbError> {
     let peer = t.peer().to_owned();
     let id = t.id.clone();
     let decline = |state: State, reason: String| Message::Declined {
@@ -1007,7 +1008,7 @@ async fn on_handoff(
         let declined = decline(t.state(), reason);
         send(tx, &peer, &declined).await?;
         event(tx, settings, t, &actor.username, "declined", None, None).await?;
-        return Ok(false);
+        return Ok(None);
     }
     if file.student.student_no != t.student_no {
         let declined = decline(State::Rejected, "移交的学籍与申请不符".into());
@@ -1022,7 +1023,7 @@ async fn on_handoff(
         )
         .await?;
         event(tx, settings, t, &actor.username, "declined", None, None).await?;
-        return Ok(false);
+        return Ok(None);
     }
     if !from_school.is_empty() {
         t.from_school = from_school;
@@ -1039,6 +1040,10 @@ async fn on_handoff(
     match registry::transfer::receive(tx, file, &school, &grade, &m).await {
         Ok(()) => {
             on_tx!(&mut *tx, c => sqlx::query("RELEASE SAVEPOINT handoff").execute(&mut *c).await.map(|_| ())?);
+            let arrived = (
+                file.student.student_no.clone(),
+                file.student.citizen_id.clone(),
+            );
             on_tx!(&mut *tx, c => sqlx::query(
                 "UPDATE transfers SET from_school = $2, from_school_name = $3 WHERE id = $1")
                 .bind(&t.id).bind(&t.from_school).bind(&t.from_school_name)
@@ -1054,7 +1059,7 @@ async fn on_handoff(
             .await?;
             event(tx, settings, t, &actor.username, "arrived", None, None).await?;
             send(tx, &peer, &Message::Received { id: t.id.clone() }).await?;
-            Ok(true)
+            Ok(Some(arrived))
         }
         Err(e) => {
             on_tx!(&mut *tx, c => sqlx::query("ROLLBACK TO SAVEPOINT handoff").execute(&mut *c).await.map(|_| ())?);
@@ -1077,7 +1082,7 @@ async fn on_handoff(
             )
             .await?;
             send(tx, &peer, &decline(State::Rejected, why)).await?;
-            Ok(false)
+            Ok(None)
         }
     }
 }

@@ -356,6 +356,21 @@ async fn rejections_and_cancellations(engine: Engine) {
     wait_for(sc, &sc_school, &id, state_is("cancelled")).await;
     assert_eq!(decide(sc, &sc_school, &id, "approve", "").await.0, 409);
 
+    // 4. The sending district rejects after its school agreed.
+    let sc_district = sc.token("sc.district").await;
+    let id = apply(&pair, &no).await;
+    decide(cq, &cq_district, &id, "approve", "").await;
+    wait_for(sc, &sc_school, &id, state_is("pending")).await;
+    decide(sc, &sc_school, &id, "approve", "").await;
+    assert_eq!(
+        decide(sc, &sc_district, &id, "reject", "转入学校学段不符")
+            .await
+            .0,
+        200
+    );
+    let t = wait_for(cq, &cq_school, &id, state_is("rejected")).await;
+    assert_eq!(t["outcome_reason"], "转入学校学段不符");
+
     // The record never moved.
     assert_eq!(record(sc, &sc_school, &no).await["status"], "在读");
     assert_eq!(
@@ -370,7 +385,50 @@ async fn rejections_and_cancellations(engine: Engine) {
     );
     let report = violations(&pair).await;
     assert_eq!(report.violations, vec![], "{report:?}");
-    assert_eq!((report.transfers, report.ended, report.open), (3, 3, 0));
+    assert_eq!((report.transfers, report.ended, report.open), (4, 4, 0));
+
+    // 5. The student's status changes before the last approval (here: leaves school): there
+    // is nothing to move, and both sides end rejected with the reason.
+    let id = apply(&pair, &no).await;
+    decide(cq, &cq_district, &id, "approve", "").await;
+    wait_for(sc, &sc_school, &id, state_is("pending")).await;
+    decide(sc, &sc_school, &id, "approve", "").await;
+    let (status, body) = post(
+        sc,
+        &sc_school,
+        &format!("/api/v1/students/{no}/changes"),
+        json!({"kind": "退学", "date": "2026-11-01", "reason": "出国"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = decide(sc, &sc_district, &id, "approve", "").await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("rejected")),
+        "{body}"
+    );
+    let t = wait_for(cq, &cq_school, &id, state_is("rejected")).await;
+    assert!(
+        t["outcome_reason"]
+            .as_str()
+            .unwrap()
+            .contains("学籍状态已变化"),
+        "{t}"
+    );
+    assert_eq!(record(sc, &sc_school, &no).await["status"], "退学");
+    // A student no longer studying cannot be applied for.
+    let (status, body) = post(
+        cq,
+        &cq_school,
+        "/api/v1/transfers",
+        json!({"student_no": no, "to_grade": "七年级", "reason": "x"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("transfer.not_applicable")),
+        "{body}"
+    );
     pair.stop().await;
 }
 
