@@ -296,7 +296,15 @@ pub async fn apply(
         updated_ms: now,
     };
     let mut tx = db.begin().await?;
-    insert(&mut tx, &t).await?;
+    match insert(&mut tx, &t).await {
+        // Another instance took an application for the student a moment ago.
+        Err(DbError::Duplicate { .. }) => {
+            return Err(TransferError::NotApplicable(
+                "该学生已有进行中的转学申请".into(),
+            ));
+        }
+        other => other?,
+    }
     event(&mut tx, settings, &t, &who.username, "applied", None, None).await?;
     audit::append(
         &mut tx,
@@ -957,11 +965,27 @@ async fn on_request(
         created_ms: now,
         updated_ms: now,
     };
+    let open: i64 = on_tx!(&mut *tx, c => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM transfers WHERE student_no = $1 AND side = 'sending' \
+         AND state NOT IN ('completed', 'rejected', 'cancelled')")
+        .bind(&head.student_no).fetch_one(&mut *c).await?);
+    let refusal = if !active {
+        Some("该学生的学籍不在本省在读，不能转出")
+    } else if open > 0 {
+        Some("该学生已有另一项进行中的转学")
+    } else {
+        None
+    };
+    if let Some(why) = refusal {
+        // Stored as it ends: a second open copy for the student is not allowed.
+        t.state = State::Rejected.as_str().into();
+        t.step = None;
+        t.due_ms = None;
+        t.outcome_reason = Some(why.into());
+    }
     insert(tx, &t).await?;
     event(tx, settings, &t, &actor.username, "requested", None, None).await?;
-    if !active {
-        let why = "该学生的学籍不在本省在读，不能转出";
-        set(tx, settings, &mut t, State::Rejected, None, Some(why)).await?;
+    if let Some(why) = refusal {
         event(
             tx,
             settings,

@@ -42,6 +42,10 @@ CREATE TABLE transfers (
     updated_ms       INTEGER NOT NULL
 );
 CREATE INDEX transfers_open ON transfers(state, step);
+-- At most one open transfer per student on each side of a node (two applications at once on
+-- two instances cannot both be open).
+CREATE UNIQUE INDEX transfers_one_open ON transfers(student_no, side)
+    WHERE state NOT IN ('completed', 'rejected', 'cancelled');
 CREATE INDEX transfers_student ON transfers(student_no);
 
 -- What happened to a transfer, in order: the portal's timeline and the feed other systems
