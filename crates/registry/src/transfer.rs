@@ -362,30 +362,6 @@ fn stage_of(grade_no: i64, stage: &str) -> &str {
     }
 }
 
-/// The record's status and school here, if this node holds it (for `chuanyu check
-/// transfers`).
-pub async fn status_of(
-    tx: &mut Tx<'_>,
-    student_no: &str,
-) -> Result<Option<(String, String)>, DbError> {
-    Ok(student_in(tx, student_no)
-        .await?
-        .map(|s| (s.status, s.school_code)))
-}
-
-/// The origins of the history entries held here (for checking that nothing was lost).
-pub async fn history_origins(
-    tx: &mut Tx<'_>,
-    student_no: &str,
-    member: &str,
-) -> Result<Vec<String>, DbError> {
-    Ok(file_changes(tx, student_no, member)
-        .await?
-        .into_iter()
-        .map(|c| c.origin)
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::stage_of;

@@ -38,7 +38,6 @@ pub const PURPOSE: &str = "transfer-verification";
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub member: String,
-    pub member_name: String,
     pub chain: Chain,
     /// How long each step may wait before it is overdue.
     pub step_ms: i64,

@@ -36,7 +36,6 @@ pub fn routes() -> Router<AppState> {
 pub fn settings(config: &platform::Config) -> transfer::Settings {
     transfer::Settings {
         member: config.member.clone(),
-        member_name: config.name.clone(),
         chain: transfer::Chain {
             provincial_step: config.transfer_provincial_step,
         },
