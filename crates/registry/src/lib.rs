@@ -465,7 +465,8 @@ pub enum ChangeError {
     Db(#[from] DbError),
 }
 
-const ACTIVE: [&str; 2] = ["在读", "转入"];
+/// The statuses of a student who studies at the school holding the record.
+pub const ACTIVE: [&str; 2] = ["在读", "转入"];
 
 /// Records a 异动: checks it applies to the present state, updates the record and appends
 /// the history entry and the audit entry, all in one transaction.

@@ -9,8 +9,8 @@
 
 use kernel::student_status::grade_no;
 use platform::audit::{self, AuditEntry};
-use platform::db::{DbError, Tx};
-use platform::on_tx;
+use platform::db::{Db, DbError, Tx};
+use platform::{on_db, on_tx};
 use serde::{Deserialize, Serialize};
 
 use crate::{ACTIVE, Student};
@@ -176,19 +176,51 @@ pub async fn lock(
     Ok(StudentFile { student, changes })
 }
 
-/// The history as it travels: entries written here get the origin `MEMBER:id`, entries that
-/// arrived keep theirs.
+/// A history entry's origin: `MEMBER:id` for entries written here, the kept origin for
+/// entries that arrived. `$2` is this node's member code.
+const ORIGIN: &str = "CASE WHEN source LIKE 'origin:%' THEN SUBSTR(source, 8) \
+    ELSE CAST($2 AS TEXT) || ':' || CAST(id AS TEXT) END";
+
+/// The history as it travels, each entry with its origin.
 async fn file_changes(
     tx: &mut Tx<'_>,
     student_no: &str,
     member: &str,
 ) -> Result<Vec<FileChange>, DbError> {
-    Ok(on_tx!(&mut *tx, c => sqlx::query_as(
-        "SELECT CASE WHEN source LIKE 'origin:%' THEN SUBSTR(source, 8) \
-                     ELSE CAST($2 AS TEXT) || ':' || CAST(id AS TEXT) END AS origin, \
-                change_type, change_date, reason, from_status, to_status, detail, actor, at_ms \
-         FROM student_changes WHERE student_no = $1 ORDER BY id")
-        .bind(student_no).bind(member).fetch_all(&mut *c).await?))
+    let sql = format!(
+        "SELECT {ORIGIN} AS origin, change_type, change_date, reason, from_status, to_status, \
+         detail, actor, at_ms FROM student_changes WHERE student_no = $1 ORDER BY id"
+    );
+    Ok(
+        on_tx!(&mut *tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(student_no).bind(member).fetch_all(&mut *c).await?),
+    )
+}
+
+/// The record's status here, if this node holds it (for `chuanyu check transfers`).
+pub async fn status_of(db: &Db, student_no: &str) -> Result<Option<String>, DbError> {
+    Ok(
+        on_db!(db, p => sqlx::query_scalar("SELECT status FROM students WHERE student_no = $1")
+        .bind(student_no).fetch_optional(p).await?),
+    )
+}
+
+/// The origins of the history entries held here, with their local ids, and the id of the
+/// entry with which `transfer_id` locked the record here, if it did (for checking that
+/// nothing was lost on the way).
+pub async fn history_origins(
+    db: &Db,
+    student_no: &str,
+    member: &str,
+    transfer_id: &str,
+) -> Result<(Vec<(String, i64)>, Option<i64>), DbError> {
+    let sql = format!("SELECT {ORIGIN}, id FROM student_changes WHERE student_no = $1 ORDER BY id");
+    let origins = on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(student_no).bind(member).fetch_all(p).await?);
+    let lock: Option<i64> = on_db!(db, p => sqlx::query_scalar(
+        "SELECT MIN(id) FROM student_changes WHERE student_no = $1 AND source = $2")
+        .bind(student_no).bind(format!("transfer:{transfer_id}")).fetch_one(p).await?);
+    Ok((origins, lock))
 }
 
 /// Gives a locked record back to its school (the transfer did not happen).

@@ -50,8 +50,6 @@ struct Copy {
     to_member: String,
 }
 
-const ACTIVE: [&str; 2] = ["在读", "转入"];
-
 /// Runs the check over `nodes` (each member once).
 pub async fn run(nodes: &[Node]) -> Result<Report, DbError> {
     let mut copies: BTreeMap<String, Vec<(String, Copy)>> = BTreeMap::new();
@@ -79,10 +77,7 @@ pub async fn run(nodes: &[Node]) -> Result<Report, DbError> {
     let mut status: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
     for no in &students {
         for node in nodes {
-            let row: Option<(String,)> = on_db!(&node.db, p => sqlx::query_as(
-                "SELECT status FROM students WHERE student_no = $1")
-                .bind(no).fetch_optional(p).await?);
-            if let Some((s,)) = row {
+            if let Some(s) = registry::transfer::status_of(&node.db, no).await? {
                 status.entry(no).or_default().push((node.member.clone(), s));
             }
         }
@@ -124,15 +119,18 @@ pub async fn run(nodes: &[Node]) -> Result<Report, DbError> {
             ) else {
                 continue;
             };
-            let held = origins(rn, &r.student_no).await?;
-            let sent = origins(sn, &r.student_no).await?;
+            let (held, _) =
+                registry::transfer::history_origins(&rn.db, &r.student_no, &rn.member, id).await?;
+            let held: BTreeSet<String> = held.into_iter().map(|(o, _)| o).collect();
+            let (sent, lock) =
+                registry::transfer::history_origins(&sn.db, &r.student_no, &sn.member, id).await?;
             // Every entry the sending node held when it locked the record (the lock entry
             // included) must have arrived; entries written after it (the 转出 itself,
             // later transfers) did not travel with this file.
-            let cut = lock_entry(sn, &r.student_no, id).await?.unwrap_or(i64::MAX);
+            let cut = lock.unwrap_or(i64::MAX);
             let missing: Vec<&String> = sent
                 .iter()
-                .filter(|(origin, local)| **local <= cut && !held.contains_key(*origin))
+                .filter(|(origin, local)| *local <= cut && !held.contains(origin))
                 .map(|(o, _)| o)
                 .collect();
             if !missing.is_empty() {
@@ -150,7 +148,7 @@ pub async fn run(nodes: &[Node]) -> Result<Report, DbError> {
             .get(no.as_str())
             .map(|v| {
                 v.iter()
-                    .filter(|(_, s)| ACTIVE.contains(&s.as_str()))
+                    .filter(|(_, s)| registry::ACTIVE.contains(&s.as_str()))
                     .map(|(m, _)| m)
                     .collect()
             })
@@ -189,25 +187,4 @@ fn join(members: &[&String]) -> String {
         .map(|m| m.as_str())
         .collect::<Vec<_>>()
         .join("、")
-}
-
-/// The history entries a node holds for a student, by origin, with their local id.
-async fn origins(node: &Node, student_no: &str) -> Result<BTreeMap<String, i64>, DbError> {
-    let rows: Vec<(String, i64)> = on_db!(&node.db, p => sqlx::query_as(
-        "SELECT CASE WHEN source LIKE 'origin:%' THEN SUBSTR(source, 8) \
-                ELSE CAST($2 AS TEXT) || ':' || CAST(id AS TEXT) END, id \
-         FROM student_changes WHERE student_no = $1 ORDER BY id")
-        .bind(student_no).bind(&node.member).fetch_all(p).await?);
-    Ok(rows.into_iter().collect())
-}
-
-/// The id of the entry with which the sending node locked the record for `transfer_id`.
-async fn lock_entry(
-    node: &Node,
-    student_no: &str,
-    transfer_id: &str,
-) -> Result<Option<i64>, DbError> {
-    Ok(on_db!(&node.db, p => sqlx::query_scalar(
-        "SELECT MIN(id) FROM student_changes WHERE student_no = $1 AND source = $2")
-        .bind(student_no).bind(format!("transfer:{transfer_id}")).fetch_one(p).await?))
 }

@@ -223,13 +223,13 @@ pub async fn apply(
         .await?
         .ok_or(TransferError::NotFound)?;
     if let Some(here) = registry::record_for_peer(db, no.as_str()).await?
-        && ["在读", "转入"].contains(&here.student.status.as_str())
+        && registry::ACTIVE.contains(&here.student.status.as_str())
     {
         return Err(TransferError::NotApplicable(
             "该学生的学籍在本省在读，省内转学不走跨省流程".into(),
         ));
     }
-    if open_for(db, no.as_str()).await? {
+    if open_for(db, no.as_str(), None).await? {
         return Err(TransferError::NotApplicable(
             "该学生已有进行中的转学申请".into(),
         ));
@@ -262,7 +262,7 @@ pub async fn apply(
             .to_owned()
     };
     let status = field("status");
-    if !["在读", "转入"].contains(&status.as_str()) {
+    if !registry::ACTIVE.contains(&status.as_str()) {
         return Err(TransferError::NotApplicable(format!(
             "该学生在 {} 的学籍状态为“{status}”，不能转学",
             found.source_name
@@ -318,11 +318,12 @@ pub async fn apply(
     Ok(t)
 }
 
-async fn open_for(db: &Db, student_no: &str) -> Result<bool, DbError> {
+/// Whether the student has a transfer under way here (on `side`, or on either).
+async fn open_for(db: &Db, student_no: &str, side: Option<Side>) -> Result<bool, DbError> {
     let n: i64 = on_db!(db, p => sqlx::query_scalar(
-        "SELECT COUNT(*) FROM transfers WHERE student_no = $1 \
+        "SELECT COUNT(*) FROM transfers WHERE student_no = $1 AND ($2 = '' OR side = $2) \
          AND state NOT IN ('completed', 'rejected', 'cancelled')")
-        .bind(student_no).fetch_one(p).await?);
+        .bind(student_no).bind(side.map(Side::as_str).unwrap_or_default()).fetch_one(p).await?);
     Ok(n > 0)
 }
 
@@ -681,10 +682,14 @@ async fn apply_message(
     delivery: &outbox::Delivery,
 ) -> Result<Option<Arrived>, DbError> {
     let message: Result<Message, _> = serde_json::from_str(&delivery.payload);
-    // Read before the transaction: the sending side's view of the student it is asked for.
-    let record = match &message {
-        Ok(Message::Request { head }) => registry::record_for_peer(db, &head.student_no).await?,
-        _ => None,
+    // Read before the transaction: the sending side's view of the student it is asked for
+    // (the partial unique index on open transfers backs the `open` read up).
+    let holding = match &message {
+        Ok(Message::Request { head }) => Holding {
+            record: registry::record_for_peer(db, &head.student_no).await?,
+            open: open_for(db, &head.student_no, Some(Side::Sending)).await?,
+        },
+        _ => Holding::default(),
     };
     let mut tx = db.begin().await?;
     let outcome = match &message {
@@ -695,7 +700,7 @@ async fn apply_message(
         return Ok(None);
     }
     let arrived = match message {
-        Ok(m) => on_message(&mut tx, settings, &delivery.caller, m, record).await?,
+        Ok(m) => on_message(&mut tx, settings, &delivery.caller, m, holding).await?,
         Err(e) => {
             tracing::warn!(message_id = delivery.message_id, error = %e, "transfer: unreadable message");
             None
@@ -703,6 +708,14 @@ async fn apply_message(
     };
     tx.commit().await?;
     Ok(arrived)
+}
+
+/// What the sending node holds of a requested student: the record, and whether another
+/// transfer of theirs is under way.
+#[derive(Default)]
+struct Holding {
+    record: Option<registry::StudentView>,
+    open: bool,
 }
 
 /// The node acting for a peer's message, as history and audit name it.
@@ -720,7 +733,7 @@ async fn on_message(
     settings: &Settings,
     caller: &str,
     message: Message,
-    record: Option<registry::StudentView>,
+    holding: Holding,
 ) -> Result<Option<Arrived>, DbError> {
     let actor = node_actor(caller);
     if let Message::Request { head } = &message {
@@ -731,7 +744,7 @@ async fn on_message(
         if load(tx, &head.id).await?.is_some() {
             return Ok(None);
         }
-        on_request(tx, settings, head, record, &actor).await?;
+        on_request(tx, settings, head, holding, &actor).await?;
         return Ok(None);
     }
     let Some(mut t) = load(tx, message.transfer_id()).await? else {
@@ -920,13 +933,14 @@ async fn on_request(
     tx: &mut Tx<'_>,
     settings: &Settings,
     head: &Head,
-    record: Option<registry::StudentView>,
+    holding: Holding,
     actor: &Principal,
 ) -> Result<(), DbError> {
+    let record = holding.record;
     let now = platform::now_ms();
     let active = record
         .as_ref()
-        .is_some_and(|v| ["在读", "转入"].contains(&v.student.status.as_str()));
+        .is_some_and(|v| registry::ACTIVE.contains(&v.student.status.as_str()));
     let (from_school, from_school_name, from_division, name) = match &record {
         Some(v) => (
             v.student.school_code.clone(),
@@ -964,13 +978,9 @@ async fn on_request(
         created_ms: now,
         updated_ms: now,
     };
-    let open: i64 = on_tx!(&mut *tx, c => sqlx::query_scalar(
-        "SELECT COUNT(*) FROM transfers WHERE student_no = $1 AND side = 'sending' \
-         AND state NOT IN ('completed', 'rejected', 'cancelled')")
-        .bind(&head.student_no).fetch_one(&mut *c).await?);
     let refusal = if !active {
         Some("该学生的学籍不在本省在读，不能转出")
-    } else if open > 0 {
+    } else if holding.open {
         Some("该学生已有另一项进行中的转学")
     } else {
         None
