@@ -49,7 +49,7 @@ pub const TRANSFER_FIELDS: [&str; 12] = [
 
 /// Writes into `dir` a governance key, a shared blind-index key and a directory signed for
 /// `days` in which every node may look up students at every other for 转学核验, send it
-/// the steps of transfers and notices.
+/// the steps of transfers and notices, and verify teacher certificates and credentials.
 /// Existing keys are kept, so a second run publishes a new version with the same keys.
 pub fn write(dir: &Path, peers: &[Peer], days: i64) -> anyhow::Result<Files> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -77,6 +77,8 @@ pub fn write(dir: &Path, peers: &[Peer], days: i64) -> anyhow::Result<Files> {
                 exchange::STUDENT_LOOKUP.into(),
                 exchange::outbox::NOTICE_DELIVER.into(),
                 exchange::outbox::TRANSFER_MESSAGE.into(),
+                certificates::service::CERTIFICATE_LOOKUP.into(),
+                certificates::service::CREDENTIAL_BY_CODE.into(),
             ],
         });
     }
@@ -103,6 +105,17 @@ pub fn write(dir: &Path, peers: &[Peer], days: i64) -> anyhow::Result<Files> {
                 rule(
                     exchange::outbox::TRANSFER_MESSAGE,
                     "transfer-verification",
+                    &[],
+                ),
+                // Answers carry a verdict or a credential the holder chose to share.
+                rule(
+                    certificates::service::CERTIFICATE_LOOKUP,
+                    certificates::service::PURPOSE,
+                    &[],
+                ),
+                rule(
+                    certificates::service::CREDENTIAL_BY_CODE,
+                    certificates::service::PURPOSE,
                     &[],
                 ),
             ]

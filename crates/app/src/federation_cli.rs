@@ -150,6 +150,20 @@ pub enum FederationCommand {
         #[arg(long)]
         governance_key: String,
     },
+    /// Write the trust bundle for offline credential verification (`chuanyu verify`): every
+    /// member's keys with their validity and status-list address, from a signed directory
+    /// checked against the governance key.
+    TrustBundle {
+        /// The signed directory.
+        #[arg(long)]
+        directory: PathBuf,
+        /// The governance public key (z6Mk…).
+        #[arg(long)]
+        governance_key: String,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Print a directory (signed file, draft, or a workspace DIR's draft); with
     /// --governance-key, verify it first and exit 1 if it is refused.
     Show {
@@ -186,6 +200,14 @@ pub fn run(command: FederationCommand) -> ExitCode {
             directory,
             governance_key,
         } => verify_evidence_files(&files, &directory, &governance_key),
+        FederationCommand::TrustBundle {
+            directory,
+            governance_key,
+            out,
+        } => crate::credentials_cli::trust_bundle(&directory, &governance_key, out.as_deref())
+            .map_err(|e| {
+                Failure::input("federation.cli.trust_bundle", e.to_string(), e.to_string())
+            }),
         FederationCommand::Evidence { .. } => Err(Failure::input(
             "federation.cli.needs_node",
             "evidence 命令需要节点配置，由 chuanyu 主程序处理。",

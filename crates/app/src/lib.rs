@@ -2,6 +2,7 @@
 //! running servers and the two-node demo. `main.rs` only parses arguments and calls these,
 //! so the integration tests drive exactly what the CLI does.
 
+pub mod credentials_cli;
 pub mod demo;
 pub mod federate;
 pub mod federation_cli;

@@ -116,6 +116,31 @@ enum Command {
         #[command(subcommand)]
         command: CheckCommand,
     },
+    /// Verify credential files offline (W3C VC, eddsa-jcs-2022): signature, trusted issuer,
+    /// validity dates and status. Exit 0 when every file verifies, 1 when any does not.
+    Verify {
+        files: Vec<PathBuf>,
+        /// Whom to trust: `chuanyu federation trust-bundle` writes it.
+        #[arg(long)]
+        trust_bundle: Option<PathBuf>,
+        /// Trust one verification method directly (did:key:z…#z…).
+        #[arg(long = "trust-key")]
+        trust_keys: Vec<String>,
+        /// Print one JSON report per file.
+        #[arg(long)]
+        json: bool,
+        /// Keep fetched status lists here, for their lifetime.
+        #[arg(long)]
+        status_cache: Option<PathBuf>,
+        /// Never fetch: status only from unexpired lists in --status-cache.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Issued credentials.
+    Credentials {
+        #[command(subcommand)]
+        command: CredentialsCommand,
+    },
     /// The signed federation directory, as the joint office keeps it: init, add-member,
     /// allow, sign, show. Exit 1 when `show --governance-key` refuses a directory.
     Federation {
@@ -137,6 +162,26 @@ enum ImportCommand {
         file: PathBuf,
         #[command(flatten)]
         options: ImportFlags,
+    },
+    /// Teacher qualification certificates: 身份证件号码, 姓名, ..., 教师资格证书号码, 认定机构, 发证日期.
+    Teachers {
+        file: PathBuf,
+        #[command(flatten)]
+        options: ImportFlags,
+    },
+}
+
+#[derive(Subcommand)]
+enum CredentialsCommand {
+    /// Write issued credentials as JSON files (bulk hand-over and backup).
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+        /// teacher-certificate or diploma.
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        limit: Option<u64>,
     },
 }
 
@@ -257,6 +302,33 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(code);
         }
         Command::Federation { command } => return Ok(federation_cli::run(command)),
+        Command::Verify {
+            files,
+            trust_bundle,
+            trust_keys,
+            json,
+            status_cache,
+            offline,
+        } => {
+            return chuanyu::credentials_cli::verify(chuanyu::credentials_cli::VerifyArgs {
+                files,
+                trust_bundle,
+                trust_keys,
+                json,
+                status_cache,
+                offline,
+            })
+            .await;
+        }
+        Command::Credentials {
+            command: CredentialsCommand::Export { out, kind, limit },
+        } => {
+            let node = Node::open(load()?).await?;
+            let n =
+                chuanyu::credentials_cli::export(&node.db, &out, kind.as_deref(), limit).await?;
+            node.db.close().await;
+            println!("已导出 exported {n} → {}", out.display());
+        }
         Command::Init {
             member,
             dir,
@@ -368,24 +440,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let node = Node::open(load()?).await?;
             let (kind, file, flags) = match command {
                 ImportCommand::Schools { file, options } => {
-                    (registry::files::Kind::Schools, file, options)
+                    (Some(registry::files::Kind::Schools), file, options)
                 }
                 ImportCommand::Students { file, options } => {
-                    (registry::files::Kind::Students, file, options)
+                    (Some(registry::files::Kind::Students), file, options)
                 }
+                ImportCommand::Teachers { file, options } => (None, file, options),
             };
             let who = chuanyu::operator_principal(&operator());
             let bar = chuanyu::progress_counter("导入 importing".into());
-            let outcome = registry::files::import_file(
-                &node.db,
-                &who,
-                kind,
-                &file,
-                &display_name(&file),
-                flags.dry_run,
-                &bar,
-            )
-            .await?;
+            let name = display_name(&file);
+            let outcome = match kind {
+                Some(kind) => {
+                    registry::files::import_file(
+                        &node.db,
+                        &who,
+                        kind,
+                        &file,
+                        &name,
+                        flags.dry_run,
+                        &bar,
+                    )
+                    .await?
+                }
+                None => {
+                    certificates::import::import_file(&node.db, &who, &file, &name, flags.dry_run)
+                        .await?
+                }
+            };
             bar.finish_and_clear();
             let s = &outcome.summary;
             println!(

@@ -18,6 +18,50 @@ pub const DEMO_PASSWORD: &str = "chuanyu-demo";
 pub struct Seeded {
     pub orgs: u64,
     pub students: u64,
+    pub certificates: u64,
+}
+
+/// Teachers (one certificate each) the demo and the tests hold per node.
+const SEEDED_TEACHERS: u64 = 200;
+
+/// The synthetic teachers with certificates, as `synthetic` loads them.
+fn seeded_teachers(spec: &Spec, schools: &[synth::SchoolRow]) -> Vec<synth::TeacherRow> {
+    let spec = Spec {
+        teachers: SEEDED_TEACHERS,
+        ..spec.clone()
+    };
+    synth::teachers(&spec, schools).collect()
+}
+
+/// A teacher as a row of the certificate import: certified by their school's county
+/// bureau in the year of the certificate number.
+fn certificate_row(t: &synth::TeacherRow, school: Option<&synth::SchoolRow>) -> Vec<String> {
+    let division = school.map(|s| s.division_code.clone()).unwrap_or_default();
+    let body = kernel::division::lookup(&division)
+        .map(|d| format!("{}教育局", d.name))
+        .unwrap_or_default();
+    let year = t.cert_no.get(..4).unwrap_or("2020");
+    [
+        t.citizen_id.as_str(),
+        &t.name,
+        t.sex,
+        &t.birth_date,
+        &t.school_code,
+        t.subject,
+        t.title,
+        &t.cert_no,
+        t.cert_type,
+        t.subject,
+        &body,
+        &division,
+        &format!("{year}-07-01"),
+        "",
+        "",
+        "",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 /// The joint office's organisation code on a member's node.
@@ -97,7 +141,10 @@ pub async fn synthetic(
     }
     tx.commit().await?;
     let who = crate::operator_principal(actor);
-    let mut seeded = Seeded { orgs, students: 0 };
+    let mut seeded = Seeded {
+        orgs,
+        ..Seeded::default()
+    };
     for (kind, file) in [
         (Kind::Schools, "schools.csv"),
         (Kind::Students, "students.csv"),
@@ -116,6 +163,36 @@ pub async fn synthetic(
             Kind::Students => seeded.students = s.inserted,
         }
     }
+    // Teachers and their certificates, through the certificate import.
+    let schools = synth::schools(&spec);
+    let rows: Vec<registry::import::SourceRow> = seeded_teachers(&spec, &schools)
+        .iter()
+        .enumerate()
+        .map(|(i, t)| registry::import::SourceRow {
+            row: i as u64 + 2,
+            values: certificate_row(t, schools.iter().find(|s| s.code == t.school_code)),
+        })
+        .collect();
+    let options = registry::import::ImportOptions {
+        dry_run: false,
+        file_name: "synthetic teachers".into(),
+        file_sha256: String::new(),
+    };
+    let s = certificates::import::import_certificates(
+        db,
+        &who,
+        &options,
+        Box::new(rows.into_iter().map(Ok)),
+    )
+    .await?;
+    if s.rejected > 0 {
+        let problems = registry::import::problems(db, &s.run_id, 3).await?;
+        anyhow::bail!(
+            "synthetic teachers have {} rejected rows, e.g. {problems:?}",
+            s.rejected
+        );
+    }
+    seeded.certificates = s.inserted;
     progress.finish_and_clear();
     Ok(seeded)
 }
@@ -215,13 +292,19 @@ pub fn demo_accounts(spec: &Spec) -> Vec<DemoAccount> {
             Some(school.code.clone()),
             None,
         ));
+        // The teacher holds a certificate (the first seeded teacher of the school).
+        let teacher = seeded_teachers(spec, &schools)
+            .into_iter()
+            .find(|t| t.school_code == school.code);
         accounts.push(account(
             "teacher",
             "教师 teacher",
             Role::Teacher,
-            "李老师".into(),
+            teacher
+                .as_ref()
+                .map_or_else(|| "李老师".into(), |t| t.name.clone()),
             Some(school.code.clone()),
-            None,
+            teacher.map(|t| t.citizen_id),
         ));
         if let Some(s) = &first {
             accounts.push(account(

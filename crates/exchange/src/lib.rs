@@ -87,6 +87,8 @@ struct Inner {
     loaded: RwLock<Loaded>,
     nonces: InMemoryNonceStore,
     client: reqwest::Client,
+    /// Services that feature crates answer (registered at start, before serving).
+    services: RwLock<std::collections::HashMap<&'static str, Arc<dyn serve::Service>>>,
 }
 
 #[derive(Default)]
@@ -142,6 +144,7 @@ impl Federation {
             loaded: RwLock::new(Loaded::default()),
             nonces: InMemoryNonceStore::new(federation::httpsig::DEFAULT_WINDOW),
             client,
+            services: RwLock::default(),
         }));
         if let Err(e) = federation.current() {
             tracing::error!(error = %e, "federation is off until a valid directory is published");
@@ -151,6 +154,26 @@ impl Federation {
 
     pub fn member(&self) -> &str {
         &self.0.member
+    }
+
+    /// Registers a service a feature crate answers (`POST /federation/v1/{name}`); the
+    /// directory still decides who may call it and for which purpose.
+    pub fn serve(&self, name: &'static str, service: Arc<dyn serve::Service>) {
+        self.0
+            .services
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name, service);
+    }
+
+    fn service(&self, name: &str) -> Option<Arc<dyn serve::Service>> {
+        let services = self.0.services.read().unwrap_or_else(|p| p.into_inner());
+        services.get(name).cloned()
+    }
+
+    /// The HTTP client peers are called with (also for their public documents).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.0.client
     }
 
     pub fn index_key(&self) -> &BlindIndexKey {

@@ -95,7 +95,10 @@ async fn answer(
     now: OffsetDateTime,
 ) -> Result<Response<Vec<u8>>, Refusal> {
     let directory = &current.directory;
-    let known = service == STUDENT_LOOKUP || crate::outbox::QUEUED_SERVICES.contains(&service);
+    let plugged = federation.service(service);
+    let known = service == STUDENT_LOOKUP
+        || crate::outbox::QUEUED_SERVICES.contains(&service)
+        || plugged.is_some();
     if !known || !directory.offers(federation.member(), service) {
         return Err(Refusal::new(StatusCode::NOT_FOUND, &Unknown::Service));
     }
@@ -125,8 +128,9 @@ async fn answer(
         fields: &fields,
         body: req.body(),
     };
-    let (body, accesses) = match service {
-        STUDENT_LOOKUP => student_lookup(federation, db, &asked).await,
+    let (body, accesses) = match (service, plugged) {
+        (STUDENT_LOOKUP, _) => student_lookup(federation, db, &asked).await,
+        (_, Some(plugged)) => plugged.answer(db, &asked).await,
         _ => crate::outbox::receive_message(federation, db, service, &asked).await,
     }
     .map_err(|e| match e {
@@ -170,8 +174,22 @@ async fn answer(
     Ok(res)
 }
 
+/// What a service answers: the body and the accesses to audit with the exchange.
+pub type Answered = Result<(Vec<u8>, Vec<AuditEntry>), Failed>;
+
+/// A service a feature crate answers: given a verified, allowed request, the answer's body
+/// and the accesses to personal data it made (audited with the exchange, in its
+/// transaction). [`Failed::Body`] answers 400.
+pub trait Service: Send + Sync {
+    fn answer<'a>(
+        &'a self,
+        db: &'a Db,
+        asked: &'a Asked<'a>,
+    ) -> futures_util::future::BoxFuture<'a, Answered>;
+}
+
 /// A verified, allowed request, as a service sees it.
-pub(crate) struct Asked<'a> {
+pub struct Asked<'a> {
     pub caller: &'a str,
     pub purpose: &'a str,
     /// The request's nonce: the exchange's id in both nodes' logs.
@@ -181,7 +199,7 @@ pub(crate) struct Asked<'a> {
     pub body: &'a [u8],
 }
 
-pub(crate) enum Failed {
+pub enum Failed {
     Body,
     Db(DbError),
 }

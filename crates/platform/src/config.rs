@@ -52,6 +52,16 @@ pub struct Config {
     pub transfer_provincial_step: bool,
     /// How long a transfer step may wait before it is overdue and flagged one level up.
     pub transfer_step_hours: u32,
+    /// This node's address as others reach it (`https://jy.example.cn`): written into the
+    /// credentials it issues (status-list URLs) and their QR codes. Empty: the federation
+    /// directory's base URL for this member, else the address a request came in on.
+    pub public_url: String,
+    /// How long a published status list may be cached, in seconds: the longest a verifier
+    /// elsewhere may take to see a revocation.
+    pub status_list_ttl_seconds: u32,
+    /// Public certificate look-ups and code verifications allowed per minute, per client
+    /// address and per certificate number or code.
+    pub lookup_per_minute: u32,
 }
 
 impl Default for Config {
@@ -76,6 +86,9 @@ impl Default for Config {
             federation_timeout_ms: 3000,
             transfer_provincial_step: false,
             transfer_step_hours: 5 * 24,
+            public_url: String::new(),
+            status_list_ttl_seconds: 300,
+            lookup_per_minute: 20,
         }
     }
 }
@@ -211,6 +224,15 @@ impl Config {
         }
         if let Some(v) = get("CHUANYU_TRANSFER_STEP_HOURS") {
             self.transfer_step_hours = parsed("CHUANYU_TRANSFER_STEP_HOURS", v)?;
+        }
+        if let Some(v) = get("CHUANYU_PUBLIC_URL") {
+            self.public_url = v;
+        }
+        if let Some(v) = get("CHUANYU_LOOKUP_PER_MINUTE") {
+            self.lookup_per_minute = parsed("CHUANYU_LOOKUP_PER_MINUTE", v)?;
+        }
+        if let Some(v) = get("CHUANYU_STATUS_LIST_TTL_SECONDS") {
+            self.status_list_ttl_seconds = parsed("CHUANYU_STATUS_LIST_TTL_SECONDS", v)?;
         }
         Ok(())
     }

@@ -136,7 +136,7 @@ pub async fn import_file(
     })
 }
 
-fn io_error(e: &std::io::Error) -> SourceError {
+pub fn io_error(e: &std::io::Error) -> SourceError {
     SourceError {
         code: "file.io",
         zh: format!("无法读取文件：{e}"),

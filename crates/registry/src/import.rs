@@ -443,13 +443,13 @@ async fn stage_postgres(
     Ok((read, rejected))
 }
 
-pub(crate) fn distinct_rows(problems: &[(u64, validate::FieldProblem)]) -> u64 {
+pub fn distinct_rows(problems: &[(u64, validate::FieldProblem)]) -> u64 {
     let mut rows: Vec<u64> = problems.iter().map(|(r, _)| *r).collect();
     rows.dedup();
     rows.len() as u64
 }
 
-pub(crate) async fn record_problems(
+pub async fn record_problems(
     db: &Db,
     run_id: &str,
     problems: &[(u64, validate::FieldProblem)],
@@ -657,7 +657,7 @@ async fn apply(
     Ok((inserted, updated))
 }
 
-pub(crate) async fn start_run(
+pub async fn start_run(
     db: &Db,
     run_id: &str,
     kind: &str,
@@ -676,7 +676,7 @@ pub(crate) async fn start_run(
     Ok(())
 }
 
-pub(crate) async fn finish_run(tx: &mut Tx<'_>, s: &ImportSummary) -> Result<(), ImportError> {
+pub async fn finish_run(tx: &mut Tx<'_>, s: &ImportSummary) -> Result<(), ImportError> {
     on_tx!(&mut *tx, c => sqlx::query(
         "UPDATE import_runs SET state = 'done', read_rows = $2, inserted = $3, updated = $4, unchanged = $5, \
          rejected = $6, finished_ms = $7 WHERE id = $1")

@@ -25,7 +25,7 @@ pub struct FieldProblem {
 }
 
 impl FieldProblem {
-    fn new(
+    pub fn new(
         column: &'static str,
         value: &str,
         code: &'static str,
@@ -39,7 +39,7 @@ impl FieldProblem {
         }
     }
 
-    fn from_id(column: &'static str, value: &str, e: &impl Localized) -> FieldProblem {
+    pub fn from_id(column: &'static str, value: &str, e: &impl Localized) -> FieldProblem {
         FieldProblem::new(column, value, e.code(), e.message(Lang::Zh))
     }
 }
@@ -63,13 +63,17 @@ pub fn parse_date(input: &str) -> Option<Date> {
     Date::from_calendar_date(y.parse().ok()?, month, d.parse().ok()?).ok()
 }
 
-fn iso(d: Date) -> String {
+pub fn iso(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
 /// A division code for 户籍地/常住地: one of the 川渝 table, or for other provinces any
 /// six digits under a real province code (the table covers only Chongqing and Sichuan).
-fn division_code(column: &'static str, value: &str, problems: &mut Vec<FieldProblem>) -> String {
+pub fn division_code(
+    column: &'static str,
+    value: &str,
+    problems: &mut Vec<FieldProblem>,
+) -> String {
     let code = normalize_code(value);
     let in_region = code.starts_with("50") || code.starts_with("51");
     let ok = code.len() == 6
@@ -90,7 +94,7 @@ fn division_code(column: &'static str, value: &str, problems: &mut Vec<FieldProb
     code
 }
 
-fn one_of(
+pub fn one_of(
     column: &'static str,
     value: &str,
     allowed: &[&str],

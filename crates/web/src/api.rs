@@ -55,11 +55,15 @@ pub struct ApiPath<T>(pub T);
     info(title = "chuanyu 川渝教育协同平台 node API", description = "JSON API of one provincial node. Errors are `{code, message, message_en}` with stable codes."),
     paths(healthz, issue_token, me, my_access_log, list_orgs, get_org, list_students, get_student, add_change,
         crate::imports::upload_api, crate::imports::run_api, crate::imports::export_api,
-        crate::transfers::list_api, crate::transfers::apply_api, crate::transfers::get_api, crate::transfers::decide_api, crate::transfers::events_api),
+        crate::transfers::list_api, crate::transfers::apply_api, crate::transfers::get_api, crate::transfers::decide_api, crate::transfers::events_api,
+        crate::certificates::lookup_api, crate::certificates::by_code_api, crate::certificates::verify_api,
+        crate::certificates::credential_api, crate::certificates::status_api),
     components(schemas(ErrorBody, Health, TokenRequest, TokenResponse, Me, Org, Access, StudentView, StudentLine, Change, ChangeRequest,
         crate::imports::ImportResult, crate::imports::RunResult,
         transfer::Transfer, transfer::TransferLine, transfer::Event, transfer::Application, transfer::Decision,
-        crate::transfers::TransferDetail, crate::transfers::DecisionRequest)),
+        crate::transfers::TransferDetail, crate::transfers::DecisionRequest,
+        crate::certificates::LookupRequest, crate::certificates::CodeVerification, crate::certificates::StatusRequest,
+        certificates::service::LookupOutcome, certificates::LookupResult)),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod certificates;
 pub mod error;
 pub mod federation;
 pub mod federation_pages;
@@ -44,6 +45,12 @@ pub struct Inner {
     /// `None` when the node runs alone (no directory configured) or its federation settings
     /// are unusable (logged at start).
     pub federation: Option<exchange::Federation>,
+    /// This node as the issuer of credentials (`None` if its signing key cannot be read).
+    pub issuer: Option<Arc<::certificates::issue::Issuer>>,
+    /// Public look-ups (证书核验) per client address and per certificate number or code.
+    pub lookup_limiter: auth::LoginLimiter,
+    /// Status lists of credentials verified here, kept for their lifetime.
+    pub status_cache: ::certificates::verify::StatusCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -64,6 +71,31 @@ impl AppState {
             tracing::error!(error = %e, "federation settings are unusable; the node runs alone");
             None
         });
+        if let Some(f) = &federation {
+            ::certificates::service::register(f);
+        }
+        let issuer = match platform::keys::load(&config.signing_key) {
+            Ok(key) => Some(Arc::new(::certificates::issue::Issuer::new(
+                &config.member,
+                if config.name.is_empty() {
+                    &config.member
+                } else {
+                    &config.name
+                },
+                key,
+                time::Duration::seconds(i64::from(config.status_list_ttl_seconds)),
+            ))),
+            Err(e) => {
+                tracing::error!(error = %e, "no signing key: this node issues no credentials");
+                None
+            }
+        };
+        let lookup_limiter = auth::LoginLimiter::new(config.lookup_per_minute);
+        let client = federation
+            .as_ref()
+            .map(|f| f.client().clone())
+            .unwrap_or_default();
+        let status_cache = ::certificates::verify::StatusCache::new(Some(client), None);
         AppState(Arc::new(Inner {
             config,
             db,
@@ -72,6 +104,9 @@ impl AppState {
             login_limiter,
             sessions,
             federation,
+            issuer,
+            lookup_limiter,
+            status_cache,
         }))
     }
 }
@@ -85,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .merge(federation::routes())
         .merge(federation_pages::routes())
         .merge(transfers::routes())
+        .merge(certificates::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

@@ -135,6 +135,9 @@ impl Shell {
                     }
                 }
             }
+            if !matches!(p.role, Role::Student | Role::Employer | Role::JointOffice) {
+                nav.push(("/certificates".into(), s.nav_certificates));
+            }
             nav.push(("/me/access-log".into(), s.nav_access_log));
             if crate::federation_pages::may_look_up(p.role) {
                 nav.push(("/federation/lookup".into(), s.nav_federation_lookup));
@@ -146,6 +149,7 @@ impl Shell {
                 nav.push(("/federation".into(), s.nav_federation));
             }
         }
+        nav.push(("/verify".into(), s.nav_verify));
         let path_only = ctx.path.split('?').next().unwrap_or("/");
         let nav = nav
             .into_iter()

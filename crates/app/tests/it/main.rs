@@ -6,6 +6,7 @@ mod support;
 mod api;
 mod audit;
 mod browser;
+mod certificates;
 mod cli;
 mod federation;
 mod federation_cli;

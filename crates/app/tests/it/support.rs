@@ -133,6 +133,8 @@ pub struct Options {
     pub transfer_step_hours: u32,
     /// `transfer_provincial_step`.
     pub transfer_provincial_step: bool,
+    /// How long published status lists may be cached (short in tests of revocation).
+    pub status_list_ttl_seconds: u32,
 }
 
 /// A node's federation settings: the files its config points at.
@@ -153,6 +155,7 @@ impl Default for Options {
             federation: None,
             transfer_step_hours: 120,
             transfer_provincial_step: false,
+            status_list_ttl_seconds: 300,
         }
     }
 }
@@ -189,6 +192,7 @@ impl TestApp {
         config.db_max_connections = 4;
         config.transfer_step_hours = options.transfer_step_hours;
         config.transfer_provincial_step = options.transfer_provincial_step;
+        config.status_list_ttl_seconds = options.status_list_ttl_seconds;
         let node = Node::open(config).await.expect("open node");
         let spec = spec_of(options.province);
         seed::synthetic(

@@ -1,0 +1,358 @@
+//! Teacher certificates and credentials between two real nodes over HTTP: a 四川 teacher's
+//! credential verified on the 重庆 node (file and code), the public look-up across the
+//! provinces, suspension / reinstatement / revocation seen on the other node and by the
+//! offline verifier once the status list's lifetime has passed, the look-up rate limit,
+//! and the W3C eddsa-jcs-2022 vector through `chuanyu verify`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::federation::Pair;
+use crate::for_each_engine;
+use crate::support::{Engine, TestApp, hidden_field};
+
+async fn post(app: &TestApp, token: Option<&str>, path: &str, body: &Value) -> (u16, Value) {
+    let mut r = reqwest::Client::new().post(app.url(path)).json(body);
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// The seeded teacher account's certificate number and name.
+async fn teacher_certificate(app: &TestApp) -> (String, String) {
+    let key = app
+        .account("teacher")
+        .person_key
+        .clone()
+        .expect("the demo teacher holds a certificate");
+    let row: (String, String) = platform::on_db!(&app.db, p => sqlx::query_as(
+        "SELECT cert_no, name FROM teacher_certificates WHERE citizen_id = $1")
+        .bind(&key).fetch_one(p).await.unwrap());
+    row
+}
+
+fn chuanyu(args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chuanyu"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+async fn set_status(pair: &Pair, token: &str, no: &str, status: &str) {
+    let (code, body) = post(
+        &pair.sc,
+        Some(token),
+        &format!("/api/v1/certificates/{no}/status"),
+        &json!({"status": status, "reason": "测试 test"}),
+    )
+    .await;
+    assert_eq!(code, 204, "{status}: {body}");
+}
+
+/// Waits out the status lists' lifetime (1 s in these nodes).
+async fn after_lifetime() {
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+}
+
+async fn across_provinces(engine: Engine) {
+    let Some(pair) = Pair::start_with(engine, |o| o.status_list_ttl_seconds = 1).await else {
+        return;
+    };
+    let (no, name) = teacher_certificate(&pair.sc).await;
+    let teacher = pair.sc.token("sc.teacher").await;
+
+    // The teacher downloads the credential: a VC 2.0 signed by 四川's node key.
+    let r = pair
+        .sc
+        .get_as(&teacher, &format!("/api/v1/certificates/{no}/credential"))
+        .await;
+    assert_eq!(r.status(), 200);
+    let doc: Value = r.json().await.unwrap();
+    assert_eq!(doc["proof"]["cryptosuite"], "eddsa-jcs-2022");
+    assert_eq!(doc["credentialSubject"]["certificateNumber"], no.as_str());
+    assert!(
+        !doc.to_string()
+            .contains(&pair.sc.account("teacher").person_key.clone().unwrap()),
+        "the full ID number is never in a credential"
+    );
+    // Issued once: the same document again.
+    let again: Value = pair
+        .sc
+        .get_as(&teacher, &format!("/api/v1/certificates/{no}/credential"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again, doc);
+    // Another teacher's certificate is not theirs to download.
+    let cq_teacher = pair.cq.token("cq.teacher").await;
+    let r = pair
+        .cq
+        .get_as(
+            &cq_teacher,
+            &format!("/api/v1/certificates/{no}/credential"),
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+
+    // 重庆 verifies the file: trusted issuer from the directory, live status from 四川.
+    let (code, report) = post(&pair.cq, None, "/api/v1/credentials/verify", &doc).await;
+    assert_eq!(code, 200);
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["issuer"], "SC");
+    // A one-character change anywhere breaks it.
+    let mut forged = doc.clone();
+    forged["credentialSubject"]["name"] = json!(format!("{name}甲"));
+    let (_, report) = post(&pair.cq, None, "/api/v1/credentials/verify", &forged).await;
+    assert_eq!(report["ok"], false);
+
+    // A verification code, made on the portal, resolves on the other province's node.
+    let portal = pair.sc.sign_in_form("sc.teacher").await;
+    let page = portal
+        .get(pair.sc.url(&format!("/certificates/{no}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_field(&page, "csrf").unwrap();
+    let r = portal
+        .post(pair.sc.url(&format!("/certificates/{no}/codes")))
+        .form(&[("csrf", csrf.as_str()), ("days", "30")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = portal
+        .get(pair.sc.url(&format!("/certificates/{no}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let code = page
+        .split("<code class=\"code\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .expect("the new code on the page")
+        .to_owned();
+    assert!(code.starts_with("SC-"), "{code}");
+    let by_code = |app: &TestApp, code: String| {
+        let url = app.url(&format!("/api/v1/credentials/by-code/{code}"));
+        async move {
+            let r = reqwest::get(url).await.unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, v) = by_code(&pair.cq, code.to_lowercase()).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["state"], "active");
+    assert_eq!(v["report"]["ok"], true, "{v}");
+    let (_, v) = by_code(&pair.cq, "SC-0000-0000-0000".into()).await;
+    assert_eq!(v["state"], "unknown");
+
+    // The public look-up on 重庆 finds the 四川 certificate by number and name only.
+    let lookup = |name: &str| json!({"cert_no": no, "name": name});
+    let (status, v) = post(
+        &pair.cq,
+        None,
+        "/api/v1/certificates/lookup",
+        &lookup(&name),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["result"], "valid");
+    assert_eq!(v["source"], "SC");
+    let (_, v) = post(
+        &pair.cq,
+        None,
+        "/api/v1/certificates/lookup",
+        &lookup("张冒名"),
+    )
+    .await;
+    assert_eq!(v["result"], "not-found");
+    assert_eq!(
+        v.as_object().unwrap().len(),
+        3,
+        "nothing but the verdict: {v}"
+    );
+    let (status, v) = post(
+        &pair.cq,
+        None,
+        "/api/v1/certificates/lookup",
+        &json!({"cert_no": "123", "name": name}),
+    )
+    .await;
+    assert_eq!(status, 400, "{v}");
+
+    // The offline verifier, with the bundle from the signed directory.
+    let work = pair.work.join("offline");
+    std::fs::create_dir_all(&work).unwrap();
+    let bundle = work.join("trust.json");
+    let file = work.join("cert.json");
+    std::fs::write(&file, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let dir = pair.files.directory.display().to_string();
+    let (exit, out) = chuanyu(&[
+        "federation",
+        "trust-bundle",
+        "--directory",
+        &dir,
+        "--governance-key",
+        &pair.files.governance_key,
+        "--out",
+        bundle.to_str().unwrap(),
+    ]);
+    assert_eq!(exit, 0, "{out}");
+    let cache = work.join("status-cache");
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            file.to_str().unwrap(),
+            "--trust-bundle",
+            bundle.to_str().unwrap(),
+            "--status-cache",
+            cache.to_str().unwrap(),
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        chuanyu(&args)
+    };
+    let (exit, out) = verify(&[]);
+    assert_eq!(exit, 0, "{out}");
+
+    // Suspended on 四川: seen on 重庆 and offline once the cached list's lifetime is over;
+    // reinstated, valid again; revoked, for good.
+    let bureau = pair.sc.token("sc.province").await;
+    set_status(&pair, &bureau, &no, "suspended").await;
+    after_lifetime().await;
+    let (_, report) = post(&pair.cq, None, "/api/v1/credentials/verify", &doc).await;
+    assert_eq!(
+        (report["ok"].clone(), report["status"].clone()),
+        (json!(false), json!("suspended")),
+        "{report}"
+    );
+    let (exit, out) = verify(&[]);
+    assert_eq!(exit, 1, "{out}");
+    assert!(out.contains("suspended"), "{out}");
+    set_status(&pair, &bureau, &no, "valid").await;
+    after_lifetime().await;
+    let (_, report) = post(&pair.cq, None, "/api/v1/credentials/verify", &doc).await;
+    assert_eq!(report["ok"], true, "{report}");
+    set_status(&pair, &bureau, &no, "revoked").await;
+    after_lifetime().await;
+    let (_, report) = post(&pair.cq, None, "/api/v1/credentials/verify", &doc).await;
+    assert_eq!(report["status"], "revoked", "{report}");
+    let (_, v) = by_code(&pair.cq, code.clone()).await;
+    assert_eq!(v["report"]["status"], "revoked", "{v}");
+    let (_, v) = post(
+        &pair.cq,
+        None,
+        "/api/v1/certificates/lookup",
+        &lookup(&name),
+    )
+    .await;
+    assert_eq!(v["result"], "revoked");
+    let (exit, out) = verify(&[]);
+    assert_eq!(exit, 1, "{out}");
+    assert!(out.contains("revoked"), "{out}");
+    // Offline with the cache only: an expired cached list is not trusted.
+    after_lifetime().await;
+    let (exit, out) = verify(&["--offline"]);
+    assert_eq!(exit, 1, "{out}");
+    assert!(out.contains("status_unavailable"), "{out}");
+    // Revocation is final.
+    let (status, _) = post(
+        &pair.sc,
+        Some(&bureau),
+        &format!("/api/v1/certificates/{no}/status"),
+        &json!({"status": "valid", "reason": "x"}),
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    // Every read of the certificate on 四川 is in its audit chain, including peers' asks.
+    let (n,): (i64,) = platform::on_db!(&pair.sc.db, p => sqlx::query_as(
+        "SELECT COUNT(*) FROM audit_log WHERE action IN ('certificate.lookup', 'credential.verify_code')")
+        .fetch_one(p).await.unwrap());
+    assert!(n >= 3, "peer look-ups audited on the holder: {n}");
+
+    // The look-up is rate-limited per client and per certificate number.
+    let mut limited = false;
+    for _ in 0..25 {
+        let (status, _) = post(
+            &pair.sc,
+            None,
+            "/api/v1/certificates/lookup",
+            &lookup(&name),
+        )
+        .await;
+        if status == 429 {
+            limited = true;
+            break;
+        }
+    }
+    assert!(
+        limited,
+        "25 look-ups of one certificate in a minute are refused"
+    );
+}
+
+/// The W3C eddsa-jcs-2022 vector through the offline verifier, trusted directly; then
+/// one byte changed.
+async fn w3c_vector(engine: Engine) {
+    if engine != Engine::Sqlite {
+        return; // No database involved: once is enough.
+    }
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../credential/tests/data");
+    let signed = std::fs::read_to_string(data.join("signedJCS.json")).unwrap();
+    let doc: Value = serde_json::from_str(&signed).unwrap();
+    let vm = doc["proof"]["verificationMethod"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dir = std::env::temp_dir().join(format!("chuanyu-vc-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("signed.json");
+    std::fs::write(&good, &signed).unwrap();
+    let bad = dir.join("tampered.json");
+    std::fs::write(
+        &bad,
+        signed.replace("The School of Examples", "The School of Examplez"),
+    )
+    .unwrap();
+    let (exit, out) = chuanyu(&["verify", good.to_str().unwrap(), "--trust-key", &vm]);
+    assert_eq!(exit, 0, "{out}");
+    let (exit, out) = chuanyu(&[
+        "verify",
+        good.to_str().unwrap(),
+        bad.to_str().unwrap(),
+        "--trust-key",
+        &vm,
+        "--json",
+    ]);
+    assert_eq!(exit, 1, "{out}");
+    let reports: Value = serde_json::from_str(&out[..out.rfind(']').unwrap() + 1]).unwrap();
+    assert_eq!(reports[0]["ok"], true);
+    assert_eq!(reports[1]["ok"], false);
+    let (exit, _) = chuanyu(&["verify", good.to_str().unwrap()]);
+    assert_eq!(exit, 2, "nothing trusted is a usage error");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+for_each_engine!(across_provinces, w3c_vector);
