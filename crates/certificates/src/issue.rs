@@ -253,13 +253,14 @@ pub async fn status_list(
         .replace_nanosecond(0)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let url = status_list_url(origin, purpose, list_no);
+    // Times have whole seconds: one more keeps the full lifetime after the truncation.
     let unsecured = credential::status::status_list_credential(
         &url,
         &issuer.issuer_value(),
         purpose,
         &list,
         now,
-        now + issuer.status_ttl,
+        now + issuer.status_ttl + time::Duration::SECOND,
     );
     issuer.sign(&unsecured, now)
 }

@@ -50,11 +50,13 @@ pub(crate) fn resolve_did_key_cached(vm: &str) -> Result<VerifyingKey, Credentia
     thread_local! {
         static KEYS: RefCell<HashMap<String, VerifyingKey>> = RefCell::new(HashMap::new());
     }
-    if let Some(key) = KEYS.with_borrow(|keys| keys.get(vm).copied()) {
+    // try_with: during thread teardown the memo may be gone; resolve without it then.
+    if let Ok(Some(key)) = KEYS.try_with(|keys| keys.borrow().get(vm).copied()) {
         return Ok(key);
     }
     let key = resolve_did_key(vm)?;
-    KEYS.with_borrow_mut(|keys| {
+    let _ = KEYS.try_with(|keys| {
+        let mut keys = keys.borrow_mut();
         if keys.len() >= CAPACITY {
             keys.clear();
         }

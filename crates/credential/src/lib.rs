@@ -28,6 +28,17 @@
 //!   `SC-7K3M-9QXD-2HFA` (member code + 60 random bits in Crockford base32), the form Chinese
 //!   users know from 学信网 reports.
 //!
+//! # Stricter than the specifications, on purpose
+//!
+//! - One proof per credential (no proof sets or chains), purpose `assertionMethod`; a proof's
+//!   `@context` must *equal* the document's (the EdDSA spec only asks the document's to start
+//!   with the proof's, which serves proof chains; with one proof any difference is a change).
+//! - Status: only `BitstringStatusListEntry` with `statusSize` 1 and purpose `revocation` or
+//!   `suspension`; any other status entry fails the check rather than being skipped, since a
+//!   verifier that cannot read a status cannot call the credential valid. Lists shorter than
+//!   131,072 entries are refused, as the specification requires of issuers.
+//! - Offline resolution is did:key only; did:web issuers are reported as unresolvable.
+//!
 //! # Libraries, and why
 //!
 //! - `ed25519-dalek` 2: the Ed25519 implementation the node keys already use; `verify_strict`

@@ -30,6 +30,7 @@ pub fn routes(upload_limit: usize) -> Router<AppState> {
         .route("/import", get(import_page))
         .route("/templates/students.{ext}", get(template_students))
         .route("/templates/schools.{ext}", get(template_schools))
+        .route("/templates/teachers.{ext}", get(template_teachers))
         .route("/import/{run}", get(result_page))
         .route("/import/{run}/report.{ext}", get(report_page))
         .route("/export/students.{ext}", get(export_page))
@@ -62,22 +63,32 @@ impl From<registry::ExportError> for AppError {
     }
 }
 
+/// The lists the portal imports: the 学籍 ones and teacher certificates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum List {
+    Registry(Kind),
+    Teachers,
+}
+
 /// Who may upload which list: school administrators their students; bureaus and platform
-/// administrators students and schools.
-fn may_import(who: &Principal, kind: Kind) -> bool {
-    match kind {
-        Kind::Students => matches!(
+/// administrators students, schools and the certificates their area certified.
+fn may_import(who: &Principal, list: List) -> bool {
+    match list {
+        List::Registry(Kind::Students) => matches!(
             who.role,
             Role::PlatformAdmin | Role::Bureau | Role::SchoolAdmin
         ),
-        Kind::Schools => matches!(who.role, Role::PlatformAdmin | Role::Bureau),
+        List::Registry(Kind::Schools) | List::Teachers => {
+            matches!(who.role, Role::PlatformAdmin | Role::Bureau)
+        }
     }
 }
 
-fn kind_of(slug: &str) -> Result<Kind, AppError> {
+fn kind_of(slug: &str) -> Result<List, AppError> {
     match slug {
-        "students" => Ok(Kind::Students),
-        "schools" => Ok(Kind::Schools),
+        "students" => Ok(List::Registry(Kind::Students)),
+        "schools" => Ok(List::Registry(Kind::Schools)),
+        "teachers" => Ok(List::Teachers),
         _ => Err(AppError::NotFound),
     }
 }
@@ -125,11 +136,11 @@ struct ImportPage {
 async fn import_page(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
     let shell = Shell::new(&state, &ctx);
     let user = match ctx.require_user() {
-        Ok(u) if may_import(&u.principal, Kind::Students) => u,
+        Ok(u) if may_import(&u.principal, List::Registry(Kind::Students)) => u,
         Ok(_) => return Err(shell.fail(AppError::NotFound)),
         Err(e) => return Err(shell.fail(e)),
     };
-    let schools_allowed = may_import(&user.principal, Kind::Schools);
+    let schools_allowed = may_import(&user.principal, List::Registry(Kind::Schools));
     Ok(render(ImportPage {
         shell,
         schools_allowed,
@@ -137,16 +148,24 @@ async fn import_page(State(state): State<AppState>, ctx: PageCtx) -> Result<Resp
 }
 
 async fn template_students(Path(ext): Path<String>) -> Result<Response, AppError> {
-    template(Kind::Students, &ext, "学籍导入模板")
+    template(List::Registry(Kind::Students), &ext, "学籍导入模板")
 }
 
 async fn template_schools(Path(ext): Path<String>) -> Result<Response, AppError> {
-    template(Kind::Schools, &ext, "学校导入模板")
+    template(List::Registry(Kind::Schools), &ext, "学校导入模板")
 }
 
-fn template(kind: Kind, ext: &str, name: &str) -> Result<Response, AppError> {
+async fn template_teachers(Path(ext): Path<String>) -> Result<Response, AppError> {
+    template(List::Teachers, &ext, "教师资格证书导入模板")
+}
+
+fn template(list: List, ext: &str, name: &str) -> Result<Response, AppError> {
     let xlsx = wants_xlsx(ext)?;
-    let bytes = files::template(kind, xlsx).map_err(AppError::internal)?;
+    let bytes = match list {
+        List::Registry(kind) => files::template(kind, xlsx),
+        List::Teachers => certificates::import::template(xlsx),
+    }
+    .map_err(AppError::internal)?;
     Ok(attachment(
         Body::from(bytes),
         &format!("{name}.{ext}"),
@@ -188,25 +207,24 @@ pub struct ImportResult {
 async fn run_import(
     state: &AppState,
     who: &Principal,
-    kind: Kind,
+    list: List,
     upload: &Upload,
     name: &str,
     dry_run: bool,
 ) -> Result<files::Outcome, AppError> {
-    if !may_import(who, kind) {
+    if !may_import(who, list) {
         return Err(AppError::Forbidden);
     }
-    let bar = indicatif::ProgressBar::hidden();
-    Ok(files::import_file(
-        &state.db,
-        who,
-        kind,
-        upload.file.path(),
-        name,
-        dry_run,
-        &bar,
-    )
-    .await?)
+    let path = upload.file.path();
+    Ok(match list {
+        List::Registry(kind) => {
+            let bar = indicatif::ProgressBar::hidden();
+            files::import_file(&state.db, who, kind, path, name, dry_run, &bar).await?
+        }
+        List::Teachers => {
+            certificates::import::import_file(&state.db, who, path, name, dry_run).await?
+        }
+    })
 }
 
 /// The upload form: the file is streamed to a temporary file, checked against the form's
@@ -220,7 +238,7 @@ async fn upload_page(
     let result: Result<String, AppError> = async {
         let user = ctx.require_user()?;
         let mut csrf = String::new();
-        let mut kind = Kind::Students;
+        let mut kind = List::Registry(Kind::Students);
         let mut dry_run = false;
         let mut upload = None;
         while let Some(mut field) = form.next_field().await.map_err(|e| {
@@ -273,7 +291,7 @@ pub struct UploadQuery {
     file_name: Option<String>,
 }
 
-/// Uploads a list as the request body (`students` or `schools`), imports it and answers
+/// Uploads a list as the request body (`students`, `schools` or `teachers`), imports it and answers
 /// the summary with the first problems.
 #[utoipa::path(post, path = "/api/v1/imports/{kind}", params(UploadQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     security(("bearer" = [])), responses((status = 200, body = ImportResult), (status = 400, body = crate::error::ErrorBody)))]

@@ -490,3 +490,107 @@ async fn transfer_through_both_portals_in_chromium() {
     c.close().await.unwrap();
     pair.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_issued_verified_and_revoked_in_chromium() {
+    let Some((_driver, c)) = browser().await else {
+        return;
+    };
+    let pair =
+        crate::federation::Pair::start_with(Engine::Sqlite, |o| o.status_list_ttl_seconds = 2)
+            .await
+            .unwrap();
+
+    // A 四川 teacher opens their certificate, downloads the credential and prints it.
+    sign_in(&c, &pair.sc, "sc.teacher").await;
+    c.find(Locator::LinkText("教师资格证书"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("#mine a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let no = text_of(&c, "cert-no").await;
+    let href = c
+        .find(Locator::Id("download"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let downloaded = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; fetch(arguments[0]).then(r => r.json()).then(j => done(j.proof.cryptosuite + ' ' + j.credentialSubject.certificateNumber));",
+            vec![serde_json::json!(href)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        downloaded,
+        serde_json::json!(format!("eddsa-jcs-2022 {no}"))
+    );
+    click(&c, "print").await;
+    c.wait().for_element(Locator::Css(".qr svg")).await.unwrap();
+    let code = text_of(&c, "print-code").await;
+    assert!(code.starts_with("SC-"), "{code}");
+    let shot = c.screenshot().await.unwrap();
+    let _ = std::fs::write(
+        std::env::temp_dir().join("chuanyu-certificate-print.png"),
+        shot,
+    );
+
+    // An anonymous visitor checks the code on 重庆's portal.
+    c.delete_all_cookies().await.unwrap();
+    c.goto(&pair.cq.url("/verify")).await.unwrap();
+    c.find(Locator::Id("verify-code"))
+        .await
+        .unwrap()
+        .send_keys(&code.to_lowercase())
+        .await
+        .unwrap();
+    click(&c, "verify-submit").await;
+    c.wait()
+        .for_element(Locator::Id("verify-verdict"))
+        .await
+        .unwrap();
+    let result = text_of(&c, "verify-result").await;
+    assert_eq!(text_of(&c, "verify-verdict").await, "有效", "{result}");
+    assert!(result.contains(&no), "{result}");
+    let verify_url = c.current_url().await.unwrap().to_string();
+
+    // The issuing bureau revokes it on 四川's portal.
+    sign_in(&c, &pair.sc, "sc.province").await;
+    c.goto(&pair.sc.url(&format!("/certificates/{no}")))
+        .await
+        .unwrap();
+    c.find(Locator::Id("status-reason"))
+        .await
+        .unwrap()
+        .send_keys("以欺骗手段取得 obtained by deception")
+        .await
+        .unwrap();
+    click(&c, "status-revoked").await;
+    c.wait()
+        .for_element(Locator::Id("cert-status"))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&c, "cert-status").await, "撤销");
+
+    // The visitor, back on 重庆's page, sees it revoked once 四川's list has been re-read.
+    c.delete_all_cookies().await.unwrap();
+    open_until(&c, &verify_url, "verify-verdict", "已撤销").await;
+    let shot = c.screenshot().await.unwrap();
+    let _ = std::fs::write(
+        std::env::temp_dir().join("chuanyu-certificate-revoked.png"),
+        shot,
+    );
+    c.close().await.unwrap();
+    pair.stop().await;
+}
