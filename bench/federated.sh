@@ -32,43 +32,8 @@ require curl "apt-get install -y curl"
 require sqlite3 "apt-get install -y sqlite3"
 
 RUN="$BENCH_DIR/federated"
-SERVER_PID=
-rm -rf "$RUN"
-mkdir -p "$RUN"
-cleanup() {
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-    local p
-    for p in $(seq "$1" $(($1 + 99))); do
-        if port_free "$p"; then echo "$p"; return; fi
-    done
-    die "no free port from $1"
-}
-CQ_PORT=$(free_port 18700)
-SC_PORT=$(free_port $((CQ_PORT + 1)))
-log "starting the demo (重庆 :$CQ_PORT, 四川 :$SC_PORT) under $RUN/demo"
-"$CHUANYU" demo --dir "$RUN/demo" --cq-listen "127.0.0.1:$CQ_PORT" --sc-listen "127.0.0.1:$SC_PORT" \
-    >"$RUN/demo.log" 2>&1 </dev/null &
-SERVER_PID=$!
-BASE="http://127.0.0.1:$CQ_PORT"
-for i in $(seq 1 300); do # seeding both nodes takes a while on a first run
-    grep -q 'Ctrl-C' "$RUN/demo.log" && break
-    kill -0 "$SERVER_PID" 2>/dev/null || die "demo exited: $(tail -n 5 "$RUN/demo.log")"
-    sleep 1
-done
-grep -q 'Ctrl-C' "$RUN/demo.log" || die "demo did not come up; see $RUN/demo.log"
-
-TOKEN=$(curl -sf -X POST -H 'content-type: application/json' \
-    -d '{"username":"cq.admin","password":"chuanyu-demo"}' "$BASE/api/v1/auth/token" |
-    sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p')
+start_demo
+TOKEN=$(token_for "$BASE" cq.admin)
 [[ -n "$TOKEN" ]] || die "no token for cq.admin"
 
 sqlite3 "$RUN/demo/cq/data/chuanyu.db" 'SELECT student_no FROM students ORDER BY random() LIMIT 1000' >"$RUN/local.txt"

@@ -134,3 +134,49 @@ bad_of() { sed -n 's/.*non-200: \([0-9]*\).*/\1/p' "$RUN/$1.wrk"; }
 responses_of() { sed -n 's/^responses: \([0-9]*\),.*/\1/p' "$RUN/$1.wrk"; }
 errors_of() { grep -E 'Socket errors|Non-2xx' "$RUN/$1.wrk" | tr '\n' ' ' || true; }
 
+
+# ---------------------------------------------------------------- the two demo nodes
+# start_demo: `chuanyu demo` (重庆 and 四川 in one process) in a fresh $RUN/demo, on free
+# ports; sets SERVER_PID, CQ_PORT, SC_PORT and BASE (重庆) and stops it on exit.
+SERVER_PID=
+cleanup() {
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+}
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+    local p
+    for p in $(seq "$1" $(($1 + 99))); do
+        if port_free "$p"; then echo "$p"; return; fi
+    done
+    die "no free port from $1"
+}
+start_demo() {
+    rm -rf "$RUN"
+    mkdir -p "$RUN"
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+    CQ_PORT=$(free_port 18700)
+    SC_PORT=$(free_port $((CQ_PORT + 1)))
+    log "starting the demo (重庆 :$CQ_PORT, 四川 :$SC_PORT) under $RUN/demo"
+    "$CHUANYU" demo --dir "$RUN/demo" --cq-listen "127.0.0.1:$CQ_PORT" --sc-listen "127.0.0.1:$SC_PORT" \
+        >"$RUN/demo.log" 2>&1 </dev/null &
+    SERVER_PID=$!
+    BASE="http://127.0.0.1:$CQ_PORT"
+    local i
+    for i in $(seq 1 300); do # seeding both nodes takes a while on a first run
+        grep -q 'Ctrl-C' "$RUN/demo.log" && break
+        kill -0 "$SERVER_PID" 2>/dev/null || die "demo exited: $(tail -n 5 "$RUN/demo.log")"
+        sleep 1
+    done
+    grep -q 'Ctrl-C' "$RUN/demo.log" || die "demo did not come up; see $RUN/demo.log"
+}
+
+# token_for URL USERNAME: a bearer token for a demo account.
+token_for() {
+    curl -sf -X POST -H 'content-type: application/json' \
+        -d "{\"username\":\"$2\",\"password\":\"chuanyu-demo\"}" "$1/api/v1/auth/token" |
+        sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p'
+}

@@ -7,6 +7,7 @@
 --   BENCH_PREFIX  e.g. /api/v1/students/
 --   BENCH_SUFFIX  appended after the id, e.g. ?purpose=transfer-verification
 --   BENCH_TOKEN   bearer token; sent as Authorization when set
+--   BENCH_BODY    file whose content is POSTed as JSON to BENCH_PATH (instead of a GET)
 -- Both modes build each request in request(), so the client does the same work per request.
 
 local threads = {}
@@ -20,6 +21,7 @@ local ids = {}
 local prefix = os.getenv("BENCH_PREFIX") or ""
 local suffix = os.getenv("BENCH_SUFFIX") or ""
 local path = os.getenv("BENCH_PATH")
+local body = nil
 
 function init(args)
    local file = os.getenv("BENCH_IDS")
@@ -30,6 +32,13 @@ function init(args)
       if #ids == 0 then error("no ids in " .. file) end
    elseif not path then
       error("set BENCH_PATH or BENCH_IDS")
+   end
+   local body_file = os.getenv("BENCH_BODY")
+   if body_file and body_file ~= "" then
+      local f = assert(io.open(body_file, "rb"))
+      body = f:read("*a")
+      f:close()
+      wrk.headers["Content-Type"] = "application/json"
    end
    local token = os.getenv("BENCH_TOKEN")
    if token and token ~= "" then
@@ -45,6 +54,9 @@ end
 function request()
    if #ids > 0 then
       return wrk.format("GET", prefix .. ids[math.random(#ids)] .. suffix)
+   end
+   if body then
+      return wrk.format("POST", path, nil, body)
    end
    return wrk.format("GET", path)
 end

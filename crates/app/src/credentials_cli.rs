@@ -66,10 +66,11 @@ pub async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     });
     let cache = StatusCache::new(client, args.status_cache.clone());
     let verifier = Verifier { bundle, now };
+    let files = expand(&args.files)?;
     let bar = crate::progress_bar("核验 verifying".into());
-    bar.set_length(args.files.len() as u64);
-    let mut reports = Vec::with_capacity(args.files.len());
-    for file in &args.files {
+    bar.set_length(files.len() as u64);
+    let mut reports = Vec::with_capacity(files.len());
+    for file in &files {
         reports.push(verify_file(&verifier, &cache, file).await);
         bar.inc(1);
     }
@@ -100,6 +101,27 @@ pub async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The files to verify: each FILE, and every `*.json` in each directory given (what
+/// `credentials export` writes), in name order.
+fn expand(given: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in given {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("cannot read {}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    anyhow::ensure!(!files.is_empty(), "no credential files given");
+    Ok(files)
 }
 
 async fn verify_file(verifier: &Verifier, cache: &StatusCache, file: &Path) -> Report {

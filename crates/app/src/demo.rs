@@ -147,7 +147,11 @@ pub fn banner(nodes: &[DemoNode]) -> String {
     }
     // One cross-province look-up to try: a 四川 student asked for from 重庆.
     if let [cq, sc, ..] = nodes
-        && let Some(no) = sc.accounts.iter().find_map(|a| a.person_key.clone())
+        && let Some(no) = sc
+            .accounts
+            .iter()
+            .filter(|a| a.role == kernel::access::Role::Student)
+            .find_map(|a| a.person_key.clone())
     {
         out.push_str(&format!(
             "\n跨省查询 cross-node look-up (两节点同属一个联盟 one federation):\n  \
@@ -155,6 +159,13 @@ pub fn banner(nodes: &[DemoNode]) -> String {
              ($TOKEN: POST {}/api/v1/auth/token as cq.school)\n",
             cq.running.url(),
             cq.running.url()
+        ));
+        out.push_str(&format!(
+            "
+证书核验 certificate verification: {}/verify (sc.teacher 在 {} 打印证书，得到验证码 prints a code)
+",
+            cq.running.url(),
+            sc.running.url()
         ));
     }
     out.push_str("\n按 Ctrl-C 停止两个节点。 Press Ctrl-C to stop both nodes.\n");

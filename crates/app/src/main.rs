@@ -119,6 +119,8 @@ enum Command {
     /// Verify credential files offline (W3C VC, eddsa-jcs-2022): signature, trusted issuer,
     /// validity dates and status. Exit 0 when every file verifies, 1 when any does not.
     Verify {
+        /// Credential files, or directories of them (every *.json inside).
+        #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Whom to trust: `chuanyu federation trust-bundle` writes it.
         #[arg(long)]

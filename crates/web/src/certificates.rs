@@ -43,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/codes/{code}/revoke", post(revoke_code_page))
         .route("/verify", get(verify_page).post(lookup_page))
         .route("/credentials/status/{purpose}/{list}", get(status_list))
+        .route("/.well-known/did.json", get(did_web))
         .route("/api/v1/certificates/lookup", post(lookup_api))
         .route("/api/v1/certificates/{no}/credential", get(credential_api))
         .route("/api/v1/certificates/{no}/status", post(status_api))
@@ -307,6 +308,37 @@ async fn status_list(
             (header::CONTENT_TYPE, "application/vc+json".to_owned()),
             (header::CACHE_CONTROL, max_age),
         ],
+        doc.to_string(),
+    )
+        .into_response())
+}
+
+/// The node's did:web document, when it has a public address with a domain: the same key as
+/// its did:key, so a verifier that resolves did:web reaches the same key.
+async fn did_web(State(state): State<AppState>) -> Result<Response, AppError> {
+    let issuer = issuer(&state)?;
+    let host = state
+        .config
+        .public_url
+        .split_once("://")
+        .map(|(_, rest)| rest.split('/').next().unwrap_or(""))
+        .filter(|h| !h.is_empty())
+        .ok_or(AppError::NotFound)?;
+    // did:web percent-encodes the port's colon.
+    let did = format!("did:web:{}", host.replace(':', "%3A"));
+    let key = issuer.did().trim_start_matches("did:key:");
+    let method = format!("{did}#{key}");
+    let doc = serde_json::json!({
+        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+        "id": did,
+        "alsoKnownAs": [issuer.did()],
+        "verificationMethod": [{
+            "id": method, "type": "Multikey", "controller": did, "publicKeyMultibase": key,
+        }],
+        "assertionMethod": [method],
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/did+json")],
         doc.to_string(),
     )
         .into_response())

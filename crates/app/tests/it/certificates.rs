@@ -37,10 +37,20 @@ async fn teacher_certificate(app: &TestApp) -> (String, String) {
 }
 
 fn chuanyu(args: &[&str]) -> (i32, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chuanyu"))
+    run(std::process::Command::new(env!("CARGO_BIN_EXE_chuanyu")).args(args))
+}
+
+/// The binary against a test node's database.
+fn chuanyu_on(app: &TestApp, member: &str, args: &[&str]) -> (i32, String) {
+    run(std::process::Command::new(env!("CARGO_BIN_EXE_chuanyu"))
         .args(args)
-        .output()
-        .unwrap();
+        .env("CHUANYU_MEMBER", member)
+        .env("CHUANYU_DATABASE_URL", app.database_url())
+        .env("CHUANYU_DATA_DIR", app.dir().join("cli-data")))
+}
+
+fn run(command: &mut std::process::Command) -> (i32, String) {
+    let out = command.output().unwrap();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -235,6 +245,23 @@ async fn across_provinces(engine: Engine) {
         chuanyu(&args)
     };
     let (exit, out) = verify(&[]);
+    assert_eq!(exit, 0, "{out}");
+    // The node's bulk export verifies as a directory.
+    let exported = work.join("exported");
+    let (exit, out) = chuanyu_on(
+        &pair.sc,
+        "SC",
+        &["credentials", "export", "--out", exported.to_str().unwrap()],
+    );
+    assert_eq!(exit, 0, "{out}");
+    let files = std::fs::read_dir(&exported).unwrap().count();
+    assert_eq!(files, 1, "one credential issued so far");
+    let (exit, out) = chuanyu(&[
+        "verify",
+        exported.to_str().unwrap(),
+        "--trust-bundle",
+        bundle.to_str().unwrap(),
+    ]);
     assert_eq!(exit, 0, "{out}");
 
     // Suspended on 四川: seen on 重庆 and offline once the cached list's lifetime is over;
@@ -509,4 +536,65 @@ async fn import_and_bad_rows(engine: Engine) {
     assert_eq!(status, 403);
 }
 
-for_each_engine!(across_provinces, w3c_vector, import_and_bad_rows);
+/// A node with a public address: its credentials point there, and it publishes a did:web
+/// document naming the same key as its did:key.
+async fn public_address(engine: Engine) {
+    let options = crate::support::Options {
+        public_url: "https://jy.sc.example.cn".into(),
+        ..Default::default()
+    };
+    let Some(app) = TestApp::spawn_with(engine, options).await else {
+        return;
+    };
+    let (no, _) = teacher_certificate(&app).await;
+    let teacher = app.token("sc.teacher").await;
+    let doc: Value = app
+        .get_as(&teacher, &format!("/api/v1/certificates/{no}/credential"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let list = doc["credentialStatus"][0]["statusListCredential"]
+        .as_str()
+        .unwrap();
+    assert!(
+        list.starts_with("https://jy.sc.example.cn/credentials/status/revocation/"),
+        "{list}"
+    );
+    let did: Value = reqwest::get(app.url("/.well-known/did.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(did["id"], "did:web:jy.sc.example.cn");
+    assert_eq!(did["alsoKnownAs"][0], doc["issuer"]["id"]);
+    let key = doc["proof"]["verificationMethod"]
+        .as_str()
+        .unwrap()
+        .split('#')
+        .nth(1)
+        .unwrap();
+    assert_eq!(did["verificationMethod"][0]["publicKeyMultibase"], key);
+    // The status list is served here too, signed by the same key.
+    let path = list.trim_start_matches("https://jy.sc.example.cn");
+    let r = reqwest::get(app.url(path)).await.unwrap();
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=300")
+    );
+    let status: Value = r.json().await.unwrap();
+    assert_eq!(
+        status["proof"]["verificationMethod"],
+        doc["proof"]["verificationMethod"]
+    );
+}
+
+for_each_engine!(
+    across_provinces,
+    w3c_vector,
+    import_and_bad_rows,
+    public_address
+);

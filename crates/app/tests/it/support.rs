@@ -135,6 +135,7 @@ pub struct Options {
     pub transfer_provincial_step: bool,
     /// How long published status lists may be cached (short in tests of revocation).
     pub status_list_ttl_seconds: u32,
+    pub public_url: String,
 }
 
 /// A node's federation settings: the files its config points at.
@@ -156,6 +157,7 @@ impl Default for Options {
             transfer_step_hours: 120,
             transfer_provincial_step: false,
             status_list_ttl_seconds: 300,
+            public_url: String::new(),
         }
     }
 }
@@ -193,6 +195,11 @@ impl TestApp {
         config.transfer_step_hours = options.transfer_step_hours;
         config.transfer_provincial_step = options.transfer_provincial_step;
         config.status_list_ttl_seconds = options.status_list_ttl_seconds;
+        config.public_url = options.public_url.clone();
+        // What `chuanyu init` does: a node has its signing key (it issues credentials).
+        if !config.signing_key.exists() {
+            platform::keys::generate(&config.signing_key).expect("node key");
+        }
         let node = Node::open(config).await.expect("open node");
         let spec = spec_of(options.province);
         seed::synthetic(
