@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Instant;
 
-use kernel::access::{Principal, Role, Scope};
+use kernel::access::Principal;
 use kernel::ids::{CitizenId, Sex, TeacherCertNo, normalize_code};
 use platform::audit::{self, AuditEntry};
 use platform::db::Db;
@@ -257,19 +257,10 @@ pub async fn import_certificates(
     options: &ImportOptions,
     source: RowSource,
 ) -> Result<ImportSummary, ImportError> {
-    let prefix = match (&importer.scope, importer.role) {
-        (Scope::Node, Role::PlatformAdmin) => String::new(),
-        (Scope::Division(p), Role::Bureau) => p.clone(),
-        _ => return Err(ImportError::NotAllowed),
-    };
+    let prefix = import::bureau_prefix(importer)?;
     let started = Instant::now();
-    let run_id = uuid::Uuid::new_v4().to_string();
-    import::start_run(db, &run_id, "teachers", importer, options).await?;
-    let mut summary = ImportSummary {
-        run_id: run_id.clone(),
-        dry_run: options.dry_run,
-        ..Default::default()
-    };
+    let mut summary = import::begin_run(db, "teachers", importer, options).await?;
+    let run_id = summary.run_id.clone();
     let today = time::OffsetDateTime::now_utc()
         .to_offset(time::macros::offset!(+8))
         .date();

@@ -108,6 +108,25 @@ pub async fn issued(db: &Db, id: &str) -> Result<Option<Issued>, DbError> {
     Ok(on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await?))
 }
 
+/// What a credential says about its subject, before it is numbered and signed. Teacher
+/// certificates and diplomas (and later kinds) differ only here.
+pub struct Claims {
+    /// The `kind` column: one credential per (kind, subject_ref).
+    pub kind: &'static str,
+    pub subject_ref: String,
+    /// The holder's ID number: who may make codes for it, whose access log names it.
+    pub holder: String,
+    /// The organisation the record belongs to, for the audit entry.
+    pub org_code: Option<String>,
+    pub credential_type: &'static str,
+    pub name: &'static str,
+    /// RFC 3339.
+    pub valid_from: String,
+    pub subject: Value,
+    pub revoked: bool,
+    pub suspended: bool,
+}
+
 /// The credential for a certificate the caller may read (their own, or in their scope),
 /// issued on first request and the same document afterwards. Audited.
 pub async fn credential_for(
@@ -128,20 +147,28 @@ pub async fn credential_for(
     let cert = crate::locate(db, &view.certificate.cert_no)
         .await?
         .ok_or(CertError::NotFound)?;
-    // Two first requests at once: one insert wins, the other reads what it wrote.
+    issue_once(db, issuer, origin, who, &teacher_certificate(&cert)).await
+}
+
+/// The credential for `claims`: the one issued before, or a new one. Two first requests at
+/// once: one insert wins, the other reads what it wrote.
+async fn issue_once(
+    db: &Db,
+    issuer: &Issuer,
+    origin: &str,
+    who: &Principal,
+    claims: &Claims,
+) -> Result<Issued, CertError> {
     for _ in 0..3 {
-        match insert(db, issuer, origin, who, &cert).await {
-            Ok(issued) => return Ok(issued),
-            Err(CertError::Db(DbError::Duplicate { .. })) => {
-                if let Some(found) = issued_for(db, KIND_TEACHER_CERTIFICATE, &cert.cert_no).await?
-                {
-                    return Ok(found);
-                }
-            }
-            Err(e) => return Err(e),
+        if let Some(found) = issued_for(db, claims.kind, &claims.subject_ref).await? {
+            return Ok(found);
+        }
+        match insert(db, issuer, origin, who, claims).await {
+            Err(CertError::Db(DbError::Duplicate { .. })) => continue,
+            done => return done,
         }
     }
-    Err(DbError::Changed(cert.cert_no).into())
+    Err(DbError::Changed(claims.subject_ref.clone()).into())
 }
 
 async fn insert(
@@ -149,7 +176,7 @@ async fn insert(
     issuer: &Issuer,
     origin: &str,
     who: &Principal,
-    cert: &Certificate,
+    claims: &Claims,
 ) -> Result<Issued, CertError> {
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
@@ -158,15 +185,14 @@ async fn insert(
     let mut tx = db.begin().await?;
     let (index,): (i64,) = on_tx!(&mut tx, c => sqlx::query_as(
         "SELECT COALESCE(MAX(status_index), -1) + 1 FROM credentials").fetch_one(&mut *c).await?);
-    let document = teacher_certificate(issuer, origin, cert, &id, index as u64, now)?;
-    let status = cert.status();
+    let document = document(issuer, origin, claims, &id, index as u64, now)?;
     let issued = Issued {
         id: id.clone(),
-        kind: KIND_TEACHER_CERTIFICATE.to_owned(),
-        subject_ref: cert.cert_no.clone(),
-        holder: cert.citizen_id.clone(),
-        revoked: status == crate::CertStatus::Revoked,
-        suspended: status == crate::CertStatus::Suspended,
+        kind: claims.kind.to_owned(),
+        subject_ref: claims.subject_ref.clone(),
+        holder: claims.holder.clone(),
+        revoked: claims.revoked,
+        suspended: claims.suspended,
         document: document.to_string(),
         issued_ms: platform::now_ms(),
     };
@@ -182,19 +208,19 @@ async fn insert(
         "credential.issue",
         "证书下载",
     )
-    .subject(&cert.citizen_id, Some(&cert.school_code))
-    .detail(json!({ "credential": id, "cert_no": cert.cert_no }));
+    .subject(&claims.holder, claims.org_code.as_deref())
+    .detail(json!({ "credential": id, "kind": claims.kind, "subject": claims.subject_ref }));
     audit::append(&mut tx, &[entry]).await?;
     tx.commit().await?;
     Ok(issued)
 }
 
-/// The unsigned-then-signed document of a teacher certificate. Only what the paper
-/// certificate shows, with the ID number masked (PIPL: minimal).
-fn teacher_certificate(
+/// The signed document: the claims, numbered, with their two status entries. Only what the
+/// paper certificate shows, with the ID number masked (PIPL: minimal).
+fn document(
     issuer: &Issuer,
     origin: &str,
-    cert: &Certificate,
+    claims: &Claims,
     id: &str,
     index: u64,
     now: OffsetDateTime,
@@ -203,15 +229,30 @@ fn teacher_certificate(
     let status = |purpose| {
         credential::status::status_entry(&status_list_url(origin, purpose, list_no), purpose, index)
     };
-    let valid_from = format!("{}T00:00:00+08:00", cert.issue_date);
     let unsecured = json!({
         "@context": ["https://www.w3.org/ns/credentials/v2"],
         "id": id,
-        "type": ["VerifiableCredential", "TeacherQualificationCredential"],
-        "name": "教师资格证书 Teacher Qualification Certificate",
+        "type": ["VerifiableCredential", claims.credential_type],
+        "name": claims.name,
         "issuer": issuer.issuer_value(),
-        "validFrom": valid_from,
-        "credentialSubject": {
+        "validFrom": claims.valid_from,
+        "credentialSubject": claims.subject,
+        "credentialStatus": [status(StatusPurpose::Revocation), status(StatusPurpose::Suspension)],
+    });
+    issuer.sign(&unsecured, now)
+}
+
+fn teacher_certificate(cert: &Certificate) -> Claims {
+    let status = cert.status();
+    Claims {
+        kind: KIND_TEACHER_CERTIFICATE,
+        subject_ref: cert.cert_no.clone(),
+        holder: cert.citizen_id.clone(),
+        org_code: Some(cert.school_code.clone()),
+        credential_type: "TeacherQualificationCredential",
+        name: "教师资格证书 Teacher Qualification Certificate",
+        valid_from: format!("{}T00:00:00+08:00", cert.issue_date),
+        subject: json!({
             "type": "TeacherQualification",
             "name": cert.name,
             "idNumberMasked": registry::mask_id(&cert.citizen_id),
@@ -220,10 +261,111 @@ fn teacher_certificate(
             "teachingSubject": cert.subject,
             "certifyingBody": cert.certifying_body,
             "issueDate": cert.issue_date,
-        },
-        "credentialStatus": [status(StatusPurpose::Revocation), status(StatusPurpose::Suspension)],
-    });
-    issuer.sign(&unsecured, now)
+        }),
+        revoked: status == crate::CertStatus::Revoked,
+        suspended: status == crate::CertStatus::Suspended,
+    }
+}
+
+/// The credential kind of a diploma (毕业证书).
+pub const KIND_DIPLOMA: &str = "diploma";
+
+/// A graduate's diploma as its institution records it. The records themselves belong to
+/// the institutions' graduate lists (the employment capability); this is what a diploma
+/// credential says.
+#[derive(Debug, Clone)]
+pub struct Diploma {
+    pub diploma_no: kernel::ids::DiplomaNo,
+    pub name: String,
+    pub citizen_id: kernel::ids::CitizenId,
+    /// The institution's organisation code on this node, and its division.
+    pub org_code: String,
+    pub division: String,
+    pub institution: String,
+    /// 层次: 本科, 专科, 硕士研究生, ...
+    pub level: String,
+    pub major: String,
+    /// 学习形式: 普通全日制, ...
+    pub study_form: String,
+    /// YYYY-MM-DD.
+    pub graduation_date: String,
+}
+
+/// The diploma credential, issued by this node for the institution (which must be in the
+/// caller's scope to write) on first request, the same document afterwards.
+pub async fn diploma_credential(
+    db: &Db,
+    issuer: &Issuer,
+    origin: &str,
+    who: &Principal,
+    d: &Diploma,
+) -> Result<Issued, CertError> {
+    let resource = kernel::access::Resource::PersonRecord {
+        org_code: &d.org_code,
+        division: &d.division,
+        person_key: d.citizen_id.as_str(),
+    };
+    kernel::access::authorize(who, kernel::access::Action::Write, resource)
+        .map_err(|_| CertError::NotAllowed)?;
+    let claims = Claims {
+        kind: KIND_DIPLOMA,
+        subject_ref: d.diploma_no.as_str().to_owned(),
+        holder: d.citizen_id.as_str().to_owned(),
+        org_code: Some(d.org_code.clone()),
+        credential_type: "DiplomaCredential",
+        name: "毕业证书 Diploma",
+        valid_from: format!("{}T00:00:00+08:00", d.graduation_date),
+        subject: json!({
+            "type": "Diploma",
+            "name": d.name,
+            "idNumberMasked": d.citizen_id.masked(),
+            "diplomaNumber": d.diploma_no.as_str(),
+            "institution": d.institution,
+            "level": d.level,
+            "major": d.major,
+            "studyForm": d.study_form,
+            "graduationDate": d.graduation_date,
+        }),
+        revoked: false,
+        suspended: false,
+    };
+    issue_once(db, issuer, origin, who, &claims).await
+}
+
+/// Revokes or suspends (or reinstates) a diploma's credential: its institution, or a
+/// bureau over it, with a reason; audited in the same transaction.
+pub async fn change_diploma_status(
+    db: &Db,
+    who: &Principal,
+    d: &Diploma,
+    to: crate::CertStatus,
+    reason: &str,
+) -> Result<(), CertError> {
+    let resource = kernel::access::Resource::PersonRecord {
+        org_code: &d.org_code,
+        division: &d.division,
+        person_key: d.citizen_id.as_str(),
+    };
+    kernel::access::authorize(who, kernel::access::Action::Write, resource)
+        .map_err(|_| CertError::NotAllowed)?;
+    if reason.trim().is_empty() {
+        return Err(CertError::Invalid("请填写变更原因。".into()));
+    }
+    let mut tx = db.begin().await?;
+    crate::set_credential_status(&mut tx, KIND_DIPLOMA, d.diploma_no.as_str(), to).await?;
+    let entry = AuditEntry::new(
+        &who.username,
+        who.role.as_str(),
+        "credential.status",
+        "学历管理",
+    )
+    .subject(d.citizen_id.as_str(), Some(&d.org_code))
+    .detail(
+        json!({ "diploma_no": d.diploma_no.as_str(), "to": to.as_str(), "reason": reason.trim() }),
+    );
+    audit::append(&mut tx, &[entry]).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// A signed status list credential of this node: the bits of list `list_no` for

@@ -657,7 +657,33 @@ async fn apply(
     Ok((inserted, updated))
 }
 
-pub async fn start_run(
+/// The division prefix a list is imported for: a bureau's own, or (empty) the whole node for
+/// a platform administrator. Lists of organisations and certificates are theirs to import.
+pub fn bureau_prefix(importer: &Principal) -> Result<String, ImportError> {
+    match (&importer.scope, importer.role) {
+        (Scope::Node, Role::PlatformAdmin) => Ok(String::new()),
+        (Scope::Division(p), Role::Bureau) => Ok(p.clone()),
+        _ => Err(ImportError::NotAllowed),
+    }
+}
+
+/// Records the start of a run of `kind` and returns its summary, still empty.
+pub async fn begin_run(
+    db: &Db,
+    kind: &str,
+    importer: &Principal,
+    options: &ImportOptions,
+) -> Result<ImportSummary, ImportError> {
+    let run_id = uuid::Uuid::new_v4().to_string();
+    start_run(db, &run_id, kind, importer, options).await?;
+    Ok(ImportSummary {
+        run_id,
+        dry_run: options.dry_run,
+        ..Default::default()
+    })
+}
+
+async fn start_run(
     db: &Db,
     run_id: &str,
     kind: &str,

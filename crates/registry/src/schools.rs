@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use kernel::access::{OrgKind, Principal, Role, Scope};
+use kernel::access::{OrgKind, Principal};
 use kernel::ids::{SchoolCode, SchoolType, normalize_code};
 use kernel::{Lang, division};
 use platform::audit::{self, AuditEntry};
@@ -129,19 +129,10 @@ pub async fn import_schools(
     options: &ImportOptions,
     source: RowSource,
 ) -> Result<ImportSummary, ImportError> {
-    let prefix = match (&importer.scope, importer.role) {
-        (Scope::Node, Role::PlatformAdmin) => String::new(),
-        (Scope::Division(p), Role::Bureau) => p.clone(),
-        _ => return Err(ImportError::NotAllowed),
-    };
+    let prefix = import::bureau_prefix(importer)?;
     let started = Instant::now();
-    let run_id = uuid::Uuid::new_v4().to_string();
-    import::start_run(db, &run_id, "schools", importer, options).await?;
-    let mut summary = ImportSummary {
-        run_id: run_id.clone(),
-        dry_run: options.dry_run,
-        ..Default::default()
-    };
+    let mut summary = import::begin_run(db, "schools", importer, options).await?;
+    let run_id = summary.run_id.clone();
     let mut schools = Vec::new();
     let mut problems = Vec::new();
     let mut seen = std::collections::HashSet::new();

@@ -1039,44 +1039,22 @@ async fn verify_page(
         Ok(v) if v.state != CodeState::Active => page.problem = Some(v.state.message().into()),
         Ok(v) => {
             let t = page.t;
-            let subject = |k: &str| {
-                v.credential
-                    .as_ref()
-                    .and_then(|d| d.pointer(&format!("/credentialSubject/{k}")))
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_owned()
-            };
-            page.facts = vec![
-                Fact {
-                    label: t.holder,
-                    value: subject("name"),
-                },
-                Fact {
-                    label: t.id_number,
-                    value: subject("idNumberMasked"),
-                },
-                Fact {
-                    label: t.cert_no,
-                    value: subject("certificateNumber"),
-                },
-                Fact {
-                    label: t.cert_type,
-                    value: subject("qualificationType"),
-                },
-                Fact {
-                    label: t.subject,
-                    value: subject("teachingSubject"),
-                },
-                Fact {
-                    label: t.body,
-                    value: subject("certifyingBody"),
-                },
-                Fact {
-                    label: t.issue_date,
-                    value: subject("issueDate"),
-                },
-            ];
+            page.facts = v
+                .credential
+                .as_ref()
+                .and_then(|d| d.get("credentialSubject"))
+                .and_then(Value::as_object)
+                .map(|subject| {
+                    subject
+                        .iter()
+                        .filter_map(|(k, v)| Some((subject_label(k, ctx.lang)?, v.as_str()?)))
+                        .map(|(label, value)| Fact {
+                            label,
+                            value: value.to_owned(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
             if let Some(report) = &v.report {
                 page.verdict = Some(verdict(report, ctx.lang));
                 page.facts.push(Fact {
@@ -1090,6 +1068,106 @@ async fn verify_page(
         }
     }
     render(page)
+}
+
+/// The label of a `credentialSubject` field on the verification page; fields without one
+/// (`type`, anything unknown) are not shown.
+fn subject_label(key: &str, lang: Lang) -> Option<&'static str> {
+    let zh = lang == Lang::Zh;
+    Some(match key {
+        "name" => {
+            if zh {
+                "持证人"
+            } else {
+                "Holder"
+            }
+        }
+        "idNumberMasked" => {
+            if zh {
+                "身份证件号码"
+            } else {
+                "ID number"
+            }
+        }
+        "certificateNumber" => {
+            if zh {
+                "证书号码"
+            } else {
+                "Certificate number"
+            }
+        }
+        "qualificationType" => {
+            if zh {
+                "资格种类"
+            } else {
+                "Qualification"
+            }
+        }
+        "teachingSubject" => {
+            if zh {
+                "任教学科"
+            } else {
+                "Subject"
+            }
+        }
+        "certifyingBody" => {
+            if zh {
+                "认定机构"
+            } else {
+                "Certifying body"
+            }
+        }
+        "issueDate" => {
+            if zh {
+                "发证日期"
+            } else {
+                "Issued"
+            }
+        }
+        "diplomaNumber" => {
+            if zh {
+                "证书编号"
+            } else {
+                "Diploma number"
+            }
+        }
+        "institution" => {
+            if zh {
+                "院校"
+            } else {
+                "Institution"
+            }
+        }
+        "level" => {
+            if zh {
+                "层次"
+            } else {
+                "Level"
+            }
+        }
+        "major" => {
+            if zh {
+                "专业"
+            } else {
+                "Major"
+            }
+        }
+        "studyForm" => {
+            if zh {
+                "学习形式"
+            } else {
+                "Mode of study"
+            }
+        }
+        "graduationDate" => {
+            if zh {
+                "毕业日期"
+            } else {
+                "Graduated"
+            }
+        }
+        _ => return None,
+    })
 }
 
 /// A report as one word and a badge class: 有效 / 已撤销 / 已暂停 / 无效.
