@@ -92,7 +92,16 @@ pub(crate) fn origin(state: &AppState, headers: &HeaderMap) -> String {
 fn trust(state: &AppState, origin: &str) -> TrustBundle {
     let now = OffsetDateTime::now_utc();
     if let Some(current) = state.federation.as_ref().and_then(|f| f.current().ok()) {
-        return TrustBundle::from_directory(&current.directory, now);
+        // Built once per directory version: it decodes every member's key.
+        let mut cached = state.trust.lock().unwrap_or_else(|p| p.into_inner());
+        return match &*cached {
+            Some((version, bundle)) if *version == current.directory.version => bundle.clone(),
+            _ => {
+                let bundle = TrustBundle::from_directory(&current.directory, now);
+                *cached = Some((current.directory.version, bundle.clone()));
+                bundle
+            }
+        };
     }
     let mut bundle = TrustBundle::new(now);
     if let Some(issuer) = &state.issuer {

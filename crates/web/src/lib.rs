@@ -51,6 +51,8 @@ pub struct Inner {
     pub lookup_limiter: auth::LoginLimiter,
     /// Status lists of credentials verified here, kept for their lifetime.
     pub status_cache: ::certificates::verify::StatusCache,
+    /// The trust bundle of the directory version in force.
+    pub trust: std::sync::Mutex<Option<(u64, credential::TrustBundle)>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -107,6 +109,7 @@ impl AppState {
             issuer,
             lookup_limiter,
             status_cache,
+            trust: std::sync::Mutex::default(),
         }))
     }
 }
