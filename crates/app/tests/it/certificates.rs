@@ -677,7 +677,74 @@ async fn diploma_through_the_same_engine(engine: Engine) {
     assert_eq!(report["status"], "revoked", "{report}");
 }
 
+/// 四川 down: 重庆 says so instead of answering "not found" or "valid" — the look-up names
+/// the peer that did not answer, a code cannot be resolved, and a 四川 credential whose
+/// status list can no longer be read is not verified. Oversized and malformed bodies get
+/// their codes.
+async fn peer_down(engine: Engine) {
+    let Some(pair) = Pair::start_with(engine, |o| o.status_list_ttl_seconds = 2).await else {
+        return;
+    };
+    let (no, name) = teacher_certificate(&pair.sc).await;
+    let teacher = pair.sc.token("sc.teacher").await;
+    let doc: Value = pair
+        .sc
+        .get_as(&teacher, &format!("/api/v1/certificates/{no}/credential"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (_, report) = post(&pair.cq, None, "/api/v1/credentials/verify", &doc).await;
+    assert_eq!(report["ok"], true, "{report}");
+    let Pair { cq, sc, work, .. } = pair;
+    sc.stop().await;
+    after_lifetime().await;
+    let (status, v) = post(
+        &cq,
+        None,
+        "/api/v1/certificates/lookup",
+        &json!({"cert_no": no, "name": name}),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["result"], "not-found");
+    assert_eq!(v["unanswered"][0]["member"], "SC", "{v}");
+    let r = reqwest::get(cq.url("/api/v1/credentials/by-code/SC-7K3M-9QXD-2HFA"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "credential.peer_unavailable");
+    let (_, report) = post(&cq, None, "/api/v1/credentials/verify", &doc).await;
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(report["status"], "unknown", "{report}");
+    // Bodies a visitor can send: too large, not JSON, not a credential.
+    let huge = json!({ "pad": "x".repeat(2 * 1024 * 1024) });
+    let (status, v) = post(&cq, None, "/api/v1/credentials/verify", &huge).await;
+    assert_eq!(
+        (status, v["code"].clone()),
+        (413, json!("payload_too_large"))
+    );
+    let r = reqwest::Client::new()
+        .post(cq.url("/api/v1/credentials/verify"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let (status, report) = post(&cq, None, "/api/v1/credentials/verify", &json!([1, 2])).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        report["checks"][0]["code"], "credential.malformed",
+        "{report}"
+    );
+    cq.stop().await;
+    let _ = std::fs::remove_dir_all(&work);
+}
+
 for_each_engine!(
+    peer_down,
     across_provinces,
     w3c_vector,
     import_and_bad_rows,
