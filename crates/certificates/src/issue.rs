@@ -377,7 +377,12 @@ pub async fn status_list(
     purpose: StatusPurpose,
     list_no: u64,
 ) -> Result<Value, CertError> {
-    let first = (list_no * LIST_LEN) as i64;
+    // The list number comes from a URL anyone can write: beyond the index range is no list.
+    let first = list_no
+        .checked_mul(LIST_LEN)
+        .and_then(|f| i64::try_from(f).ok())
+        .filter(|f| f.checked_add(LIST_LEN as i64).is_some())
+        .ok_or(CertError::NotFound)?;
     let column = match purpose {
         StatusPurpose::Revocation => "revoked",
         StatusPurpose::Suspension => "suspended",

@@ -265,10 +265,8 @@ pub async fn search(
 ) -> Result<Vec<CertificateView>, CertError> {
     let (scope_sql, scope_arg) = match &who.scope {
         Scope::Node => ("$1 = ''".to_owned(), String::new()),
-        Scope::Division(prefix) => (
-            "(c.division LIKE $1 OR t.division LIKE $1)".to_owned(),
-            format!("{prefix}%"),
-        ),
+        // As `Certificate::resource`: a bureau reads what its area certified.
+        Scope::Division(prefix) => ("c.division LIKE $1".to_owned(), format!("{prefix}%")),
         Scope::Org(code) => ("t.school_code = $1".to_owned(), code.clone()),
         Scope::Aggregates | Scope::Person(_) => return Err(CertError::NotAllowed),
     };

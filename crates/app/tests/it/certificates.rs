@@ -719,7 +719,8 @@ async fn peer_down(engine: Engine) {
     assert_eq!(report["ok"], false, "{report}");
     assert_eq!(report["status"], "unknown", "{report}");
     // Bodies a visitor can send: too large, not JSON, not a credential.
-    let huge = json!({ "pad": "x".repeat(2 * 1024 * 1024) });
+    // Over the 64 KiB limit of these nodes, small enough to be sent whole before the answer.
+    let huge = json!({ "pad": "x".repeat(200 * 1024) });
     let (status, v) = post(&cq, None, "/api/v1/credentials/verify", &huge).await;
     assert_eq!(
         (status, v["code"].clone()),
@@ -733,6 +734,16 @@ async fn peer_down(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
+    // A list number beyond any index, here and in a credential pointing at this node.
+    let r = reqwest::get(cq.url("/credentials/status/revocation/18446744073709551615"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let mut forged = doc.clone();
+    forged["credentialStatus"][0]["statusListCredential"] =
+        json!(cq.url("/credentials/status/revocation/18446744073709551615"));
+    let (status, _) = post(&cq, None, "/api/v1/credentials/verify", &forged).await;
+    assert_eq!(status, 200, "a report, not a panic");
     let (status, report) = post(&cq, None, "/api/v1/credentials/verify", &json!([1, 2])).await;
     assert_eq!(status, 200);
     assert_eq!(
