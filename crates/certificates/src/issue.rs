@@ -128,7 +128,8 @@ pub struct Claims {
 }
 
 /// The credential for a certificate the caller may read (their own, or in their scope),
-/// issued on first request and the same document afterwards. Audited.
+/// issued on first request and the same document afterwards, with the certificate as the
+/// caller sees it (read and audited once).
 pub async fn credential_for(
     db: &Db,
     audit: &AuditLog,
@@ -137,17 +138,18 @@ pub async fn credential_for(
     who: &Principal,
     person_key: Option<&str>,
     cert_no: &str,
-) -> Result<Issued, CertError> {
+) -> Result<(Issued, crate::CertificateView), CertError> {
     // Authorises and audits the read of the certificate itself.
     let view = crate::read_certificate(db, audit, who, person_key, cert_no, "证书下载").await?;
     if let Some(found) = issued_for(db, KIND_TEACHER_CERTIFICATE, &view.certificate.cert_no).await?
     {
-        return Ok(found);
+        return Ok((found, view));
     }
     let cert = crate::locate(db, &view.certificate.cert_no)
         .await?
         .ok_or(CertError::NotFound)?;
-    issue_once(db, issuer, origin, who, &teacher_certificate(&cert)).await
+    let issued = issue_once(db, issuer, origin, who, &teacher_certificate(&cert)).await?;
+    Ok((issued, view))
 }
 
 /// The credential for `claims`: the one issued before, or a new one. Two first requests at

@@ -370,7 +370,7 @@ pub(crate) async fn credential_api(
     ApiUser(u): ApiUser,
     crate::api::ApiPath(no): crate::api::ApiPath<String>,
 ) -> Result<Json<Value>, AppError> {
-    let issued = certificates::issue::credential_for(
+    let (issued, _) = certificates::issue::credential_for(
         &state.db,
         &state.audit,
         issuer(&state)?,
@@ -760,7 +760,7 @@ async fn download(
 ) -> Result<Response, PageError> {
     let result: Result<Response, AppError> = async {
         let user = ctx.require_user()?;
-        let issued = certificates::issue::credential_for(
+        let (issued, _) = certificates::issue::credential_for(
             &state.db,
             &state.audit,
             issuer(&state)?,
@@ -811,7 +811,7 @@ async fn print_page(
         let user = ctx.require_user()?;
         let issuer = issuer(&state)?;
         let origin = origin(&state, &headers);
-        let issued = certificates::issue::credential_for(
+        let (issued, c) = certificates::issue::credential_for(
             &state.db,
             &state.audit,
             issuer,
@@ -845,15 +845,6 @@ async fn print_page(
                 .code
             }
         };
-        let c = certificates::read_certificate(
-            &state.db,
-            &state.audit,
-            &user.principal,
-            Some(key),
-            &no,
-            "证书打印",
-        )
-        .await?;
         let url = format!("{origin}/verify?code={code}");
         let qr_svg = qrcode::QrCode::new(url.as_bytes())
             .map_err(AppError::internal)?
@@ -915,7 +906,7 @@ async fn create_code_page(
 ) -> Result<Response, PageError> {
     let done: Result<(), AppError> = async {
         let user = ctx.check_csrf(&form.csrf)?;
-        let issued = certificates::issue::credential_for(
+        let (issued, _) = certificates::issue::credential_for(
             &state.db,
             &state.audit,
             issuer(&state)?,
