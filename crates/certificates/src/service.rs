@@ -154,7 +154,7 @@ pub async fn lookup(
     let body = serde_json::to_vec(&body).unwrap_or_default();
     for (peer, answer) in ask_peers(db, federation, CERTIFICATE_LOOKUP, &body).await {
         match answer.and_then(|bytes| {
-            serde_json::from_slice::<LookupAnswer>(&bytes).map_err(|_| unreadable())
+            serde_json::from_slice::<LookupAnswer>(&bytes).map_err(|_| call::unreadable_answer())
         }) {
             Ok(a) if a.result != LookupResult::NotFound => {
                 outcome.result = a.result;
@@ -175,14 +175,6 @@ fn member_here(federation: Option<&Federation>) -> String {
     federation
         .map(|f| f.member().to_owned())
         .unwrap_or_default()
-}
-
-fn unreadable() -> exchange::PeerError {
-    exchange::PeerError {
-        code: "federation.answer_invalid".into(),
-        message: "对方节点的应答格式无效。".into(),
-        message_en: "The peer's answer is not in the expected format.".into(),
-    }
 }
 
 /// Resolves a verification code: here when it is this node's, otherwise on the member its
@@ -224,7 +216,8 @@ pub async fn resolve(
         &body,
     )
     .await;
-    Ok(answer.and_then(|bytes| serde_json::from_slice(&bytes).map_err(|_| unreadable())))
+    Ok(answer
+        .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|_| call::unreadable_answer())))
 }
 
 fn unknown() -> Resolved {

@@ -262,6 +262,11 @@ async fn send(federation: &Federation, req: &Request<Bytes>) -> Result<Response<
     Ok(back)
 }
 
+/// What a caller reports when a verified answer is not in the format its service defines.
+pub fn unreadable_answer() -> PeerError {
+    PeerError::of(&CallError::Unreadable)
+}
+
 #[derive(Debug)]
 pub(crate) enum CallError {
     BadUrl,
