@@ -20,7 +20,7 @@ use credential::verify::{Report, Verifier};
 use credential::{StatusPurpose, TrustBundle, VerificationCode};
 use kernel::access::Role;
 use kernel::ids::{CitizenId, TeacherCertNo};
-use kernel::{Lang, Localized};
+use kernel::Lang;
 use platform::users::SessionUser;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -164,21 +164,6 @@ pub struct LookupRequest {
     id_number: Option<String>,
 }
 
-#[derive(Debug)]
-struct LookupInvalid(&'static str, &'static str);
-
-impl Localized for LookupInvalid {
-    fn code(&self) -> &'static str {
-        "certificate.lookup_invalid"
-    }
-    fn message(&self, lang: Lang) -> String {
-        match lang {
-            Lang::Zh => self.0.into(),
-            Lang::En => self.1.into(),
-        }
-    }
-}
-
 async fn run_lookup(
     state: &AppState,
     client: SocketAddr,
@@ -187,10 +172,11 @@ async fn run_lookup(
     let cert_no = TeacherCertNo::parse(&req.cert_no).map_err(|e| AppError::invalid(&e))?;
     state.lookup_limiter.check(&client, cert_no.as_str())?;
     if req.name.trim().is_empty() {
-        return Err(AppError::invalid(&LookupInvalid(
-            "请填写持证人姓名。",
-            "Enter the holder's name.",
-        )));
+        return Err(AppError::Invalid {
+            code: "certificate.lookup_invalid",
+            zh: "请填写持证人姓名。".into(),
+            en: "Enter the holder's name.".into(),
+        });
     }
     let id = match req
         .id_number
@@ -398,11 +384,10 @@ async fn change_status(
     status: &str,
     reason: &str,
 ) -> Result<(), AppError> {
-    let to = CertStatus::parse(status).ok_or_else(|| {
-        AppError::invalid(&LookupInvalid(
-            "状态应为 valid、suspended 或 revoked。",
-            "The status must be valid, suspended or revoked.",
-        ))
+    let to = CertStatus::parse(status).ok_or_else(|| AppError::Invalid {
+        code: "certificate.status_invalid",
+        zh: "状态应为 valid、suspended 或 revoked。".into(),
+        en: "The status must be valid, suspended or revoked.".into(),
     })?;
     certificates::change_status(&state.db, &u.principal, no, to, reason).await?;
     // This node's own lists are cached for its verify endpoint: drop them now.
