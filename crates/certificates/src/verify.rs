@@ -81,6 +81,9 @@ impl StatusCache {
             reason: Reason::new(zh, en),
         };
         let accept = |doc: &Value| -> Result<Arc<FetchedList>, CredentialError> {
+            // Judged when it arrives: a list signed after `now` was taken (its issuer's clock
+            // crossed into the next second meanwhile) is not "not yet valid".
+            let now = OffsetDateTime::now_utc().max(now);
             let list = FetchedList::from_credential(doc, bundle, now)?;
             if list.valid_until.is_some_and(|u| u <= now) {
                 return Err(unavailable(
