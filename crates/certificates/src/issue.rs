@@ -293,8 +293,9 @@ pub struct Diploma {
     pub graduation_date: String,
 }
 
-/// The diploma credential, issued by this node for the institution (which must be in the
-/// caller's scope to write) on first request, the same document afterwards.
+/// The diploma credential, issued by this node for the institution on the first request of
+/// someone who may read the record (the graduate, the institution, a bureau over it), the
+/// same document afterwards.
 pub async fn diploma_credential(
     db: &Db,
     issuer: &Issuer,
@@ -307,8 +308,8 @@ pub async fn diploma_credential(
         division: &d.division,
         person_key: d.citizen_id.as_str(),
     };
-    kernel::access::authorize(who, kernel::access::Action::Write, resource)
-        .map_err(|_| CertError::NotAllowed)?;
+    kernel::access::authorize(who, kernel::access::Action::Read, resource)
+        .map_err(|_| CertError::NotFound)?;
     let claims = Claims {
         kind: KIND_DIPLOMA,
         subject_ref: d.diploma_no.as_str().to_owned(),

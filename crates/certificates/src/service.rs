@@ -152,7 +152,8 @@ pub async fn lookup(
         }),
     };
     let body = serde_json::to_vec(&body).unwrap_or_default();
-    for (peer, answer) in ask_peers(db, federation, CERTIFICATE_LOOKUP, &body).await {
+    for (peer, answer) in call::ask_peers(db, federation, CERTIFICATE_LOOKUP, PURPOSE, &body).await
+    {
         match answer.and_then(|bytes| {
             serde_json::from_slice::<LookupAnswer>(&bytes).map_err(|_| call::unreadable_answer())
         }) {
@@ -207,12 +208,13 @@ pub async fn resolve(
     if current.directory.member(code.member()).is_none() {
         return Ok(Ok(unknown()));
     }
-    let answer = ask(
+    let answer = call::ask(
         db,
         federation,
         &current,
         code.member(),
         CREDENTIAL_BY_CODE,
+        PURPOSE,
         &body,
     )
     .await;
@@ -228,59 +230,4 @@ fn unknown() -> Resolved {
         suspended: false,
         expires_ms: 0,
     }
-}
-
-/// Asks every peer the directory allows for this service, in parallel.
-async fn ask_peers(
-    db: &Db,
-    federation: &Federation,
-    service: &str,
-    body: &[u8],
-) -> Vec<(String, Result<Vec<u8>, exchange::PeerError>)> {
-    let current = match federation.current() {
-        Ok(c) => c,
-        Err(_) => return Vec::new(),
-    };
-    let peers: Vec<String> = current
-        .directory
-        .members
-        .iter()
-        .filter(|m| m.code != federation.member())
-        .filter(|m| {
-            current
-                .directory
-                .allowed(federation.member(), &m.code, service, PURPOSE)
-                .is_some()
-        })
-        .map(|m| m.code.clone())
-        .collect();
-    let current = &current;
-    let calls = peers.into_iter().map(|peer| async move {
-        let answer = ask(db, federation, current, &peer, service, body).await;
-        (peer, answer)
-    });
-    futures_util::future::join_all(calls).await
-}
-
-/// One signed call, logged; the accesses it carries are audited by the holder.
-async fn ask(
-    db: &Db,
-    federation: &Federation,
-    current: &exchange::Current,
-    peer: &str,
-    service: &str,
-    body: &[u8],
-) -> Result<Vec<u8>, exchange::PeerError> {
-    let exchanged = call::call(
-        federation,
-        current,
-        db,
-        peer,
-        service,
-        PURPOSE,
-        body.to_vec(),
-    )
-    .await?;
-    call::log_exchange(db, &exchanged, Vec::new()).await?;
-    Ok(exchanged.response.body().to_vec())
 }

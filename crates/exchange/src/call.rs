@@ -77,7 +77,8 @@ pub async fn lookup_student(
     let calls = peers.iter().map(|peer| {
         let body = body.clone();
         async move {
-            let answer = ask(federation, current, db, &peer.code, purpose, body, who).await;
+            let answer =
+                ask_for_student(federation, current, db, &peer.code, purpose, body, who).await;
             (peer.code.clone(), peer.name.clone(), answer)
         }
     });
@@ -189,7 +190,7 @@ pub async fn log_exchange(
 }
 
 /// Asks one peer for a student and logs the answer with the access it carried.
-async fn ask(
+async fn ask_for_student(
     federation: &Federation,
     current: &Current,
     db: &Db,
@@ -260,6 +261,65 @@ async fn send(federation: &Federation, req: &Request<Bytes>) -> Result<Response<
     *back.status_mut() = status;
     *back.headers_mut() = headers;
     Ok(back)
+}
+
+/// One signed call that carries no personal data of this node's, logged on both sides;
+/// the answer's body. The accesses the answer made are audited by the node that answered.
+pub async fn ask(
+    db: &Db,
+    federation: &Federation,
+    current: &Current,
+    peer: &str,
+    service: &str,
+    purpose: &str,
+    body: &[u8],
+) -> Result<Vec<u8>, PeerError> {
+    let exchanged = call(
+        federation,
+        current,
+        db,
+        peer,
+        service,
+        purpose,
+        body.to_vec(),
+    )
+    .await?;
+    log_exchange(db, &exchanged, Vec::new()).await?;
+    Ok(exchanged.response.body().to_vec())
+}
+
+/// [`ask`] of every peer the directory lets this member call `service` for `purpose`, in
+/// parallel; each peer's answer or why it gave none.
+pub async fn ask_peers(
+    db: &Db,
+    federation: &Federation,
+    service: &str,
+    purpose: &str,
+    body: &[u8],
+) -> Vec<(String, Result<Vec<u8>, PeerError>)> {
+    let current = match federation.current() {
+        Ok(c) => c,
+        Err(_) => return Vec::new(),
+    };
+    let peers: Vec<String> = current
+        .directory
+        .members
+        .iter()
+        .filter(|m| m.code != federation.member())
+        .filter(|m| {
+            current
+                .directory
+                .allowed(federation.member(), &m.code, service, purpose)
+                .is_some()
+        })
+        .map(|m| m.code.clone())
+        .collect();
+    let current = &current;
+    let calls = peers.into_iter().map(|peer| async move {
+        let answer = ask(db, federation, current, &peer, service, purpose, body).await;
+        (peer, answer)
+    });
+    futures_util::future::join_all(calls).await
 }
 
 /// What a caller reports when a verified answer is not in the format its service defines.

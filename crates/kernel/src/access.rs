@@ -155,6 +155,9 @@ pub enum Resource<'a> {
         division: &'a str,
         person_key: &'a str,
     },
+    /// A decision a bureau takes over what happens in its area (verifying an employer,
+    /// approving a job), by the division of the organisation concerned.
+    Oversight { division: &'a str },
     /// The node-wide audit log and user administration.
     NodeAdministration,
 }
@@ -171,12 +174,17 @@ pub fn authorize(p: &Principal, action: Action, resource: Resource<'_>) -> Resul
         // The joint office reads organisations, never personal rows, and writes nothing here.
         (Scope::Aggregates, Resource::Org { .. }) => action == Action::Read,
         (Scope::Aggregates, Resource::PersonRecord { .. }) => false,
+        (Scope::Division(prefix), Resource::Oversight { division }) => {
+            division.starts_with(prefix.as_str())
+        }
+        (_, Resource::Oversight { .. }) => false,
         (Scope::Division(prefix), Resource::Org { division, .. })
         | (Scope::Division(prefix), Resource::PersonRecord { division, .. }) => {
             division.starts_with(prefix.as_str())
         }
         (Scope::Org(own), Resource::Org { code, .. }) => {
-            own == code && (action == Action::Read || p.role == Role::SchoolAdmin)
+            own == code
+                && (action == Action::Read || matches!(p.role, Role::SchoolAdmin | Role::Employer))
         }
         (Scope::Org(own), Resource::PersonRecord { org_code, .. }) => {
             own == org_code
@@ -259,6 +267,27 @@ mod tests {
         assert!(authorize(&me, Action::Read, SCHOOL_A).is_ok());
         assert_eq!(authorize(&me, Action::Write, SCHOOL_A), Err(Denied));
         assert_eq!(authorize(&other, Action::Read, SCHOOL_A), Err(Denied));
+    }
+
+    #[test]
+    fn employers_write_their_own_organisation_and_bureaus_oversee_it() {
+        let employer = Resource::Org {
+            code: "91500105MA5U0001X0",
+            division: "500105",
+        };
+        let own = principal(Role::Employer, Scope::Org("91500105MA5U0001X0".into()));
+        let other = principal(Role::Employer, Scope::Org("91510104MA6C0001X0".into()));
+        assert!(authorize(&own, Action::Write, employer).is_ok());
+        assert_eq!(authorize(&other, Action::Read, employer), Err(Denied));
+        // Verifying and approving is the bureau's, never the employer's own.
+        let oversight = Resource::Oversight { division: "500105" };
+        assert_eq!(authorize(&own, Action::Write, oversight), Err(Denied));
+        let district = principal(Role::Bureau, Scope::Division("500105".into()));
+        let sichuan = principal(Role::Bureau, Scope::Division("51".into()));
+        let jo = principal(Role::JointOffice, Scope::Aggregates);
+        assert!(authorize(&district, Action::Write, oversight).is_ok());
+        assert_eq!(authorize(&sichuan, Action::Write, oversight), Err(Denied));
+        assert_eq!(authorize(&jo, Action::Write, oversight), Err(Denied));
     }
 
     #[test]

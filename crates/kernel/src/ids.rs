@@ -43,6 +43,7 @@ pub enum IdKind {
     SchoolCode,
     TeacherCertNo,
     DiplomaNo,
+    CreditCode,
 }
 
 impl IdKind {
@@ -60,6 +61,8 @@ impl IdKind {
             (IdKind::TeacherCertNo, Lang::En) => "teacher qualification certificate number",
             (IdKind::DiplomaNo, Lang::Zh) => "毕业证书编号",
             (IdKind::DiplomaNo, Lang::En) => "diploma number",
+            (IdKind::CreditCode, Lang::Zh) => "统一社会信用代码",
+            (IdKind::CreditCode, Lang::En) => "unified social credit code",
         }
     }
 }
@@ -70,6 +73,8 @@ pub enum CharClass {
     Digit,
     DigitOrX,
     Alphanumeric,
+    /// The 31 characters of GB 32100: digits and uppercase letters without I, O, S, V, Z.
+    CreditCode,
 }
 
 impl CharClass {
@@ -78,6 +83,7 @@ impl CharClass {
             CharClass::Digit => c.is_ascii_digit(),
             CharClass::DigitOrX => c.is_ascii_digit() || c == 'X',
             CharClass::Alphanumeric => c.is_ascii_alphanumeric(),
+            CharClass::CreditCode => c.is_ascii() && CREDIT_CODE_CHARS.contains(&(c as u8)),
         }
     }
 
@@ -89,6 +95,10 @@ impl CharClass {
             (CharClass::DigitOrX, Lang::En) => "a digit or X",
             (CharClass::Alphanumeric, Lang::Zh) => "字母或数字",
             (CharClass::Alphanumeric, Lang::En) => "a letter or digit",
+            (CharClass::CreditCode, Lang::Zh) => "数字或大写字母（不含 I、O、S、V、Z）",
+            (CharClass::CreditCode, Lang::En) => {
+                "a digit or an uppercase letter other than I, O, S, V, Z"
+            }
         }
     }
 }
@@ -133,6 +143,13 @@ pub enum IdError {
         expected: char,
         found: char,
     },
+    /// A check character of a code other than a citizen ID number; `position` is 1-based.
+    CodeChecksum {
+        kind: IdKind,
+        position: usize,
+        expected: char,
+        found: char,
+    },
     UnknownDivision {
         code: String,
     },
@@ -166,7 +183,7 @@ impl Localized for IdError {
             IdError::Prefix { .. } => "id.prefix",
             IdError::AreaCode { .. } => "id.area_code",
             IdError::BirthDate { .. } => "id.birth_date",
-            IdError::Checksum { .. } => "id.checksum",
+            IdError::Checksum { .. } | IdError::CodeChecksum { .. } => "id.checksum",
             IdError::UnknownDivision { .. } => "division.unknown",
             IdError::SchoolType { .. } => "id.school_type",
             IdError::Province { .. } => "id.province",
@@ -267,6 +284,25 @@ impl Localized for IdError {
                     format!(
                         "The check character of the citizen ID number is wrong: \
                          expected {expected}, found {found}"
+                    )
+                }
+            }
+            IdError::CodeChecksum {
+                kind,
+                position,
+                expected,
+                found,
+            } => {
+                if zh {
+                    format!(
+                        "{}第 {position} 位校验码错误：应为 {expected}，实为 {found}",
+                        kind.label(lang)
+                    )
+                } else {
+                    format!(
+                        "Character {position} of the {} is a check character and is wrong: \
+                         expected {expected}, found {found}",
+                        kind.label(lang)
                     )
                 }
             }
@@ -997,6 +1033,115 @@ impl DiplomaNo {
     pub fn level_code(&self) -> &str {
         &self.0[10..12]
     }
+}
+
+/// The 31 characters of GB 32100, in the order of their values 0–30.
+const CREDIT_CODE_CHARS: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+const CREDIT_CODE_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
+const ORG_CODE_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
+
+fn credit_char_value(b: u8) -> u32 {
+    CREDIT_CODE_CHARS.iter().position(|&c| c == b).unwrap_or(0) as u32
+}
+
+/// The GB 32100 check character (18th) for the first 17 characters, which the caller has
+/// checked are in the code's character set.
+fn credit_check_char(first17: &[u8]) -> char {
+    let sum: u32 = first17
+        .iter()
+        .zip(CREDIT_CODE_WEIGHTS)
+        .map(|(&b, w)| credit_char_value(b) * w)
+        .sum();
+    char::from(CREDIT_CODE_CHARS[((31 - sum % 31) % 31) as usize])
+}
+
+/// The GB 11714 check character of an organisation code's first 8 characters (digits and
+/// uppercase letters, A = 10 … Z = 35).
+fn org_code_check_char(first8: &[u8]) -> char {
+    let sum: u32 = first8
+        .iter()
+        .zip(ORG_CODE_WEIGHTS)
+        .map(|(&b, w)| char::from(b).to_digit(36).unwrap_or(0) * w)
+        .sum();
+    match 11 - sum % 11 {
+        10 => 'X',
+        11 => '0',
+        n => char::from(b'0' + n as u8),
+    }
+}
+
+/// A unified social credit code (统一社会信用代码, GB 32100-2015) of an employer or other
+/// organisation: registration authority (1) + organisation category (1) + division code of
+/// the registering authority (6) + organisation code with its GB 11714 check character (9) +
+/// the code's check character (1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CreditCode(String);
+
+string_newtype!(CreditCode, 0);
+
+impl CreditCode {
+    /// Checks, in order: not empty; 18 characters; each in the GB 32100 set (so never I, O,
+    /// S, V or Z); digits at 3–8 starting with a province code; the organisation code's check
+    /// character (17th); the code's check character (18th).
+    pub fn parse(input: &str) -> Result<CreditCode, IdError> {
+        let kind = IdKind::CreditCode;
+        let (original, code) = normalized(kind, input, |n| n == 18, "18")?;
+        check_chars(kind, original, &code, 0, |i| {
+            if (2..8).contains(&i) {
+                CharClass::Digit
+            } else {
+                CharClass::CreditCode
+            }
+        })?;
+        let bytes = code.as_bytes();
+        if !is_province_code(&code[2..4]) {
+            return Err(IdError::AreaCode {
+                found: code[2..4].to_owned(),
+            });
+        }
+        for (position, expected) in [
+            (17, org_code_check_char(&bytes[8..16])),
+            (18, credit_check_char(&bytes[..17])),
+        ] {
+            let found = char::from(bytes[position - 1]);
+            if found != expected {
+                return Err(IdError::CodeChecksum {
+                    kind,
+                    position,
+                    expected,
+                    found,
+                });
+            }
+        }
+        Ok(CreditCode(code))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The division code of the authority that registered the organisation.
+    pub fn division(&self) -> &str {
+        &self.0[2..8]
+    }
+}
+
+/// Completes the first 16 characters of a credit code (authority, category, division and
+/// the first 8 of the organisation code) with both check characters, for test data and
+/// synthetic employers; `None` unless they are in the code's character set.
+pub fn complete_credit_code(first16: &str) -> Option<String> {
+    let b = first16.as_bytes();
+    if b.len() != 16 || !b.iter().all(|c| CREDIT_CODE_CHARS.contains(c)) {
+        return None;
+    }
+    let mut code = first16.to_owned();
+    code.push(org_code_check_char(&b[8..16]));
+    let last = credit_check_char(code.as_bytes());
+    code.push(last);
+    Some(code)
 }
 
 #[cfg(test)]
@@ -1750,6 +1895,87 @@ mod tests {
             let no = StudentNo::parse(&format!("L{body}")).unwrap();
             prop_assert_eq!(no.as_str(), format!("L{}", body.to_ascii_uppercase()));
             prop_assert_eq!(no.kind(), StudentNoKind::L);
+        }
+    }
+
+    #[test]
+    fn credit_codes() {
+        let ok = CreditCode::parse("91350100M000100Y43").unwrap();
+        assert_eq!(ok.division(), "350100");
+        // Full-width input and lowercase are normalised.
+        assert_eq!(
+            CreditCode::parse(" ９１３５０１００m０００１００y４３ ").unwrap(),
+            ok
+        );
+        assert_eq!(
+            complete_credit_code("91350100M000100Y").as_deref(),
+            Some("91350100M000100Y43")
+        );
+        assert_eq!(complete_credit_code("91350100M000100I"), None);
+        let e = CreditCode::parse("91350100M000100Y44").unwrap_err();
+        assert_eq!(
+            e,
+            IdError::CodeChecksum {
+                kind: IdKind::CreditCode,
+                position: 18,
+                expected: '3',
+                found: '4'
+            }
+        );
+        assert_eq!(e.code(), "id.checksum");
+        assert_eq!(
+            e.to_string(),
+            "统一社会信用代码第 18 位校验码错误：应为 3，实为 4"
+        );
+        // The organisation code's own check character is checked before the code's.
+        assert!(matches!(
+            CreditCode::parse("91350100M000100Y53"),
+            Err(IdError::CodeChecksum { position: 17, .. })
+        ));
+        assert!(matches!(
+            CreditCode::parse("91350100M000100I43"),
+            Err(IdError::Character {
+                position: 16,
+                found: 'I',
+                ..
+            })
+        ));
+        assert!(matches!(
+            CreditCode::parse("9135A100M000100Y43"),
+            Err(IdError::Character {
+                position: 5,
+                expected: CharClass::Digit,
+                ..
+            })
+        ));
+        assert!(matches!(
+            CreditCode::parse("91990100M000100Y43"),
+            Err(IdError::AreaCode { .. })
+        ));
+        assert!(matches!(
+            CreditCode::parse("91350100M000100Y4"),
+            Err(IdError::Length { found: 17, .. })
+        ));
+        assert!(matches!(
+            CreditCode::parse("  "),
+            Err(IdError::Empty { .. })
+        ));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn credit_code_never_panics(s in "\\PC{0,24}") {
+            let _ = CreditCode::parse(&s);
+        }
+
+        #[test]
+        fn a_changed_character_is_caught(pos in 0usize..18, c in 0usize..31) {
+            let good = b"91350100M000100Y43";
+            let mut bad = *good;
+            bad[pos] = CREDIT_CODE_CHARS[c];
+            let bad = String::from_utf8(bad.to_vec()).unwrap();
+            proptest::prop_assume!(bad.as_bytes() != good);
+            proptest::prop_assert!(CreditCode::parse(&bad).is_err());
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod division;
+pub mod employment;
 pub mod ids;
 pub mod lang;
 pub mod student_status;

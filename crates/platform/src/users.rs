@@ -9,7 +9,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::audit::{self, AuditEntry};
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, Tx};
 use crate::{on_db, on_tx, orgs};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -94,13 +94,7 @@ fn password_matches(hash: &str, password: &str) -> bool {
 /// Creates a user, checking the role/organisation pairing, and audits it in the same
 /// transaction.
 pub async fn create(db: &Db, new: NewUser, actor: &Actor<'_>) -> Result<i64, UserError> {
-    let username = new.username.trim().to_owned();
-    if !valid_username(&username) {
-        return Err(UserError::Username);
-    }
-    if new.password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(UserError::Password);
-    }
+    check_credentials(&new)?;
     let allowed = new.role.allowed_org_kinds();
     match (&new.org_code, allowed.is_empty()) {
         (None, false) => {
@@ -131,17 +125,46 @@ pub async fn create(db: &Db, new: NewUser, actor: &Actor<'_>) -> Result<i64, Use
     if new.role == Role::Student && new.person_key.as_deref().is_none_or(str::is_empty) {
         return Err(UserError::PersonKey);
     }
-    let password = new.password;
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .unwrap_or_default();
+    let hash = hash_off_thread(new.password.clone()).await;
     let mut tx = db.begin().await?;
-    let inserted: Result<i64, sqlx::Error> = on_tx!(&mut tx, c => sqlx::query_scalar(
+    let id = insert(&mut tx, &new, &hash, actor).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The user name and password rules, checked before anything is written.
+pub fn check_credentials(new: &NewUser) -> Result<(), UserError> {
+    if !valid_username(new.username.trim()) {
+        return Err(UserError::Username);
+    }
+    if new.password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(UserError::Password);
+    }
+    Ok(())
+}
+
+/// argon2id on a blocking thread, so the hash's ~50 ms do not stall the runtime.
+pub async fn hash_off_thread(password: String) -> String {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .unwrap_or_default()
+}
+
+/// Inserts a user whose credentials and organisation the caller has checked, with its audit
+/// entry, inside the caller's transaction (which may create the organisation too).
+pub async fn insert(
+    tx: &mut Tx<'_>,
+    new: &NewUser,
+    password_hash: &str,
+    actor: &Actor<'_>,
+) -> Result<i64, UserError> {
+    let username = new.username.trim().to_owned();
+    let inserted: Result<i64, sqlx::Error> = on_tx!(&mut *tx, c => sqlx::query_scalar(
         "INSERT INTO users (username, display_name, password_hash, role, org_code, person_key, created_ms) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
         .bind(&username)
         .bind(new.display_name.trim())
-        .bind(&hash)
+        .bind(password_hash)
         .bind(new.role.as_str())
         .bind(&new.org_code)
         .bind(&new.person_key)
@@ -155,8 +178,7 @@ pub async fn create(db: &Db, new: NewUser, actor: &Actor<'_>) -> Result<i64, Use
     let entry = AuditEntry::new(actor.name, actor.role, "user.create", "账号管理").detail(
         serde_json::json!({"user_id": id, "username": username, "role": new.role.as_str(), "org": new.org_code}),
     );
-    audit::append(&mut tx, &[entry]).await?;
-    tx.commit().await?;
+    audit::append(tx, &[entry]).await?;
     Ok(id)
 }
 

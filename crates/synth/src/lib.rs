@@ -16,6 +16,8 @@
 
 mod date;
 mod geo;
+pub mod graduates;
+pub mod jobs;
 mod names;
 mod people;
 mod random;
