@@ -71,13 +71,7 @@ report() {
     echo "-- offline, one thread (cargo bench -p credential --bench verify)"
     echo "$OFFLINE" | grep -v '^$'
     echo "-- HTTP: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency against 重庆; both demo nodes in one process; server and wrk share the machine"
-    printf '%-9s %10s %8s %8s %10s %8s %8s %9s\n' run 'req/s' 'p50 ms' 'p99 ms' responses non-200 'srv CPU%' 'CPU us/r'
-    local k
-    for k in healthz1 own peer healthz2; do
-        read -r cpu_pct cpu_us <<<"$(cpu_of $k)"
-        printf '%-9s %10s %8s %8s %10s %8s %8s %9s\n' "$k" "$(rps_of $k)" "$(pct_of $k 50)" "$(pct_of $k 99)" \
-            "$(responses_of $k)" "$(bad_of $k)" "$cpu_pct" "$cpu_us"
-    done
+    wrk_table healthz1 own peer healthz2
     echo "ratio verify(own) / mean(healthz) = $(rps_of own) / $H = $(ratio "$(rps_of own)" "$H")"
     echo "ratio verify(peer) / mean(healthz) = $(rps_of peer) / $H = $(ratio "$(rps_of peer)" "$H")"
     echo

@@ -133,6 +133,16 @@ pct_of() {
 bad_of() { sed -n 's/.*non-200: \([0-9]*\).*/\1/p' "$RUN/$1.wrk"; }
 responses_of() { sed -n 's/^responses: \([0-9]*\),.*/\1/p' "$RUN/$1.wrk"; }
 errors_of() { grep -E 'Socket errors|Non-2xx' "$RUN/$1.wrk" | tr '\n' ' ' || true; }
+# wrk_table RUN...: one line per wrk run (req/s, latency, responses, server CPU).
+wrk_table() {
+    printf '%-9s %10s %8s %8s %10s %8s %8s %9s\n' run 'req/s' 'p50 ms' 'p99 ms' responses non-200 'srv CPU%' 'CPU us/r'
+    local k cpu_pct cpu_us
+    for k in "$@"; do
+        read -r cpu_pct cpu_us <<<"$(cpu_of "$k")"
+        printf '%-9s %10s %8s %8s %10s %8s %8s %9s\n' "$k" "$(rps_of "$k")" "$(pct_of "$k" 50)" "$(pct_of "$k" 99)" \
+            "$(responses_of "$k")" "$(bad_of "$k")" "$cpu_pct" "$cpu_us"
+    done
+}
 
 
 # ---------------------------------------------------------------- the two demo nodes

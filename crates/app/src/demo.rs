@@ -150,7 +150,8 @@ pub fn banner(nodes: &[DemoNode]) -> String {
         && let Some(no) = sc
             .accounts
             .iter()
-            .filter(|a| a.role == kernel::access::Role::Student)
+            // The pupil (a graduate's person key is an ID number, not a 学籍号).
+            .filter(|a| a.role == kernel::access::Role::Student && a.username.ends_with(".student"))
             .find_map(|a| a.person_key.clone())
     {
         out.push_str(&format!(
@@ -163,8 +164,10 @@ pub fn banner(nodes: &[DemoNode]) -> String {
         out.push_str(&format!(
             "
 证书核验 certificate verification: {}/verify (sc.teacher 在 {} 打印证书，得到验证码 prints a code)
+就业岗位 jobs of both provinces: {}/jobs?q=数据分析 (sc.graduate 可投递 applies; cq.employer 发布 posts)
 ",
             cq.running.url(),
+            sc.running.url(),
             sc.running.url()
         ));
     }

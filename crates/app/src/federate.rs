@@ -49,7 +49,8 @@ pub const TRANSFER_FIELDS: [&str; 12] = [
 
 /// Writes into `dir` a governance key, a shared blind-index key and a directory signed for
 /// `days` in which every node may look up students at every other for 转学核验, send it
-/// the steps of transfers and notices, and verify teacher certificates and credentials.
+/// the steps of transfers and notices, verify teacher certificates and credentials, and
+/// search and read its jobs.
 /// Existing keys are kept, so a second run publishes a new version with the same keys.
 pub fn write(dir: &Path, peers: &[Peer], days: i64) -> anyhow::Result<Files> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -79,6 +80,12 @@ pub fn write(dir: &Path, peers: &[Peer], days: i64) -> anyhow::Result<Files> {
                 exchange::outbox::TRANSFER_MESSAGE.into(),
                 certificates::service::CERTIFICATE_LOOKUP.into(),
                 certificates::service::CREDENTIAL_BY_CODE.into(),
+                employment::service::JOBS_SEARCH.into(),
+                employment::service::JOBS_GET.into(),
+                employment::applications::APPLICATION_SUBMIT.into(),
+                employment::applications::APPLICATION_STATUS.into(),
+                employment::applications::APPLICATION_RESPOND.into(),
+                employment::stats::EMPLOYMENT_STATS.into(),
             ],
         });
     }
@@ -116,6 +123,40 @@ pub fn write(dir: &Path, peers: &[Peer], days: i64) -> anyhow::Result<Files> {
                 rule(
                     certificates::service::CREDENTIAL_BY_CODE,
                     certificates::service::PURPOSE,
+                    &[],
+                ),
+                // Jobs are public: nothing personal to minimise.
+                rule(
+                    employment::service::JOBS_SEARCH,
+                    employment::service::PURPOSE,
+                    &[],
+                ),
+                rule(
+                    employment::service::JOBS_GET,
+                    employment::service::PURPOSE,
+                    &[],
+                ),
+                // An application carries what the graduate chose to send; the answers carry
+                // its progress only.
+                rule(
+                    employment::applications::APPLICATION_SUBMIT,
+                    employment::service::PURPOSE,
+                    &[],
+                ),
+                rule(
+                    employment::applications::APPLICATION_STATUS,
+                    employment::service::PURPOSE,
+                    &[],
+                ),
+                rule(
+                    employment::applications::APPLICATION_RESPOND,
+                    employment::service::PURPOSE,
+                    &[],
+                ),
+                // Counts only.
+                rule(
+                    employment::stats::EMPLOYMENT_STATS,
+                    employment::service::PURPOSE,
                     &[],
                 ),
             ]

@@ -171,6 +171,12 @@ enum ImportCommand {
         #[command(flatten)]
         options: ImportFlags,
     },
+    /// Graduates of universities and colleges: 身份证件号码, 姓名, 性别, 院校代码, 专业, 学历层次, 毕业日期, 毕业证书编号, 毕业去向 ...
+    Graduates {
+        file: PathBuf,
+        #[command(flatten)]
+        options: ImportFlags,
+    },
 }
 
 #[derive(Subcommand)]
@@ -440,20 +446,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Import { command } => {
             let node = Node::open(load()?).await?;
+            // The 学籍 lists go through the registry's import (with a progress bar).
+            enum List {
+                Registry(registry::files::Kind),
+                Teachers,
+                Graduates,
+            }
             let (kind, file, flags) = match command {
-                ImportCommand::Schools { file, options } => {
-                    (Some(registry::files::Kind::Schools), file, options)
-                }
-                ImportCommand::Students { file, options } => {
-                    (Some(registry::files::Kind::Students), file, options)
-                }
-                ImportCommand::Teachers { file, options } => (None, file, options),
+                ImportCommand::Schools { file, options } => (
+                    List::Registry(registry::files::Kind::Schools),
+                    file,
+                    options,
+                ),
+                ImportCommand::Students { file, options } => (
+                    List::Registry(registry::files::Kind::Students),
+                    file,
+                    options,
+                ),
+                ImportCommand::Teachers { file, options } => (List::Teachers, file, options),
+                ImportCommand::Graduates { file, options } => (List::Graduates, file, options),
             };
             let who = chuanyu::operator_principal(&operator());
             let bar = chuanyu::progress_counter("导入 importing".into());
             let name = display_name(&file);
             let outcome = match kind {
-                Some(kind) => {
+                List::Registry(kind) => {
                     registry::files::import_file(
                         &node.db,
                         &who,
@@ -465,8 +482,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     )
                     .await?
                 }
-                None => {
+                List::Teachers => {
                     certificates::import::import_file(&node.db, &who, &file, &name, flags.dry_run)
+                        .await?
+                }
+                List::Graduates => {
+                    employment::graduates::import_file(&node.db, &who, &file, &name, flags.dry_run)
                         .await?
                 }
             };

@@ -19,6 +19,8 @@ pub struct Seeded {
     pub orgs: u64,
     pub students: u64,
     pub certificates: u64,
+    pub jobs: u64,
+    pub graduates: u64,
 }
 
 /// Teachers (one certificate each) the demo and the tests hold per node.
@@ -69,9 +71,97 @@ pub fn joint_office_code(p: Province) -> String {
     format!("JO-{}", p.tag())
 }
 
-/// The demo employer's code (a made-up unified social credit code shape).
+/// The demo employer's unified social credit code (made up, with valid check characters).
 pub fn demo_employer_code(p: Province) -> String {
-    format!("91{}0000DEMO0001", p.code())
+    kernel::ids::complete_credit_code(&format!("91{}0000MA7D0001", p.code())).unwrap_or_default()
+}
+
+/// Published jobs seeded per node; the first few are the demo employer's.
+pub const SEEDED_JOBS: u64 = 300;
+const DEMO_EMPLOYER_JOBS: u64 = 5;
+
+fn demo_employer_name(p: Province) -> &'static str {
+    match p {
+        Province::CQ => "重庆渝新智造科技有限公司",
+        Province::SC => "成都天府数智科技有限公司",
+    }
+}
+
+/// Graduating students per node (the first is the demo graduate).
+pub const SEEDED_GRADUATES: u64 = 300;
+
+fn seeded_graduates(
+    spec: &Spec,
+) -> impl Iterator<Item = (usize, synth::graduates::Graduate)> + use<> {
+    synth::graduates::graduates(spec.province, spec.seed, SEEDED_GRADUATES).enumerate()
+}
+
+fn institution_name(code: &str) -> &'static str {
+    Province::ALL
+        .iter()
+        .flat_map(|p| synth::graduates::institutions(*p))
+        .find(|i| i.code == code)
+        .map_or("", |i| i.name)
+}
+
+/// A graduate as a row of the graduate list (`employment::graduates::COLUMNS`).
+fn graduate_row(g: &synth::graduates::Graduate) -> Vec<String> {
+    [
+        g.citizen_id.as_str(),
+        &g.name,
+        g.sex,
+        g.institution,
+        g.major,
+        g.level,
+        "普通全日制",
+        g.graduation_date,
+        &g.diploma_no,
+        g.destination,
+        g.destination_division.unwrap_or(""),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// The synthetic jobs of a node, as the employment bulk load takes them.
+fn seeded_jobs(spec: &Spec) -> Vec<employment::jobs::Loaded> {
+    let p = spec.province;
+    let today = employment::jobs::today_cst();
+    let now = platform::now_ms();
+    synth::jobs::jobs(p, spec.seed, SEEDED_JOBS)
+        .map(|j| {
+            let demo = j.index < DEMO_EMPLOYER_JOBS;
+            employment::jobs::Loaded {
+                id: j.key,
+                employer_code: if demo {
+                    demo_employer_code(p)
+                } else {
+                    j.employer_credit_code
+                },
+                employer_name: if demo {
+                    demo_employer_name(p).into()
+                } else {
+                    j.employer
+                },
+                employer_type: if demo {
+                    "private".into()
+                } else {
+                    j.employer_type.into()
+                },
+                title: j.title,
+                description: j.description,
+                city: j.city,
+                salary_min: j.salary_min.into(),
+                salary_max: j.salary_max.into(),
+                level: j.level.into(),
+                majors: j.majors,
+                headcount: j.headcount.into(),
+                published_ms: now - i64::from(j.published_days_ago) * 86_400_000,
+                deadline: today + time::Duration::days(j.deadline_in_days.into()),
+            }
+        })
+        .collect()
 }
 
 /// The organisations that have no import format of their own: bureaus, the joint office
@@ -96,13 +186,16 @@ fn org_rows(spec: &Spec) -> Vec<Org> {
         division_code: province_division.clone(),
         parent_code: None,
     });
-    let employer = match p {
-        Province::CQ => "重庆渝新智造科技有限公司",
-        Province::SC => "成都天府数智科技有限公司",
-    };
+    rows.extend(synth::graduates::institutions(p).iter().map(|i| Org {
+        code: i.code.into(),
+        name: i.name.into(),
+        kind: OrgKind::University.as_str().into(),
+        division_code: i.division.into(),
+        parent_code: None,
+    }));
     rows.push(Org {
         code: demo_employer_code(p),
-        name: employer.into(),
+        name: demo_employer_name(p).into(),
         kind: OrgKind::Employer.as_str().into(),
         division_code: province_division,
         parent_code: None,
@@ -193,6 +286,46 @@ pub async fn synthetic(
         );
     }
     seeded.certificates = s.inserted;
+    seeded.jobs = employment::jobs::load(db, actor, &seeded_jobs(&spec)).await?;
+    let rows = seeded_graduates(&spec).map(|(i, g)| registry::import::SourceRow {
+        row: i as u64 + 2,
+        values: graduate_row(&g),
+    });
+    let options = registry::import::ImportOptions {
+        file_name: "synthetic graduates".into(),
+        ..options
+    };
+    let s =
+        employment::graduates::import_graduates(db, &who, &options, Box::new(rows.map(Ok))).await?;
+    anyhow::ensure!(
+        s.rejected == 0,
+        "synthetic graduates have {} rejected rows, e.g. {:?}",
+        s.rejected,
+        registry::import::problems(db, &s.run_id, 3).await?
+    );
+    seeded.graduates = s.inserted;
+    // The demo graduate has a résumé, so they can apply at once.
+    if let Some((_, g)) = seeded_graduates(&spec).next() {
+        let graduate = kernel::access::Principal {
+            user_id: 0,
+            username: actor.to_owned(),
+            role: Role::Student,
+            scope: kernel::access::Scope::Person(g.citizen_id.clone()),
+        };
+        let profile = employment::graduates::Profile {
+            phone: "13800000000".into(),
+            skills: "Java、Python、数据分析；英语六级".into(),
+            preferred_cities: "重庆、成都".into(),
+            resume: format!(
+                "{}，{}{}专业{}毕业生。在校期间参与多个软件项目，获校级奖学金。",
+                g.name,
+                institution_name(g.institution),
+                g.major,
+                g.level
+            ),
+        };
+        employment::graduates::save_profile(db, &graduate, &profile).await?;
+    }
     progress.finish_and_clear();
     Ok(seeded)
 }
@@ -314,6 +447,16 @@ pub fn demo_accounts(spec: &Spec) -> Vec<DemoAccount> {
                 s.name.clone(),
                 Some(school.code.clone()),
                 Some(s.student_no.clone()),
+            ));
+        }
+        if let Some((_, g)) = seeded_graduates(spec).next() {
+            accounts.push(account(
+                "graduate",
+                "毕业生 graduate",
+                Role::Student,
+                g.name,
+                Some(g.institution.into()),
+                Some(g.citizen_id),
             ));
         }
     }

@@ -394,13 +394,27 @@ impl Service for SubmitService {
     }
 }
 
+/// A peer's request about one of its own applicants: refused unless the applicant reference
+/// names the member that asks.
+fn own_applicant<T: serde::de::DeserializeOwned>(
+    asked: &Asked<'_>,
+    applicant_ref: fn(&T) -> &str,
+) -> Result<T, Failed> {
+    let req: T = serde_json::from_slice(asked.body).map_err(|_| Failed::Body)?;
+    if applicant_ref(&req).starts_with(&format!("{}:", asked.caller)) {
+        Ok(req)
+    } else {
+        Err(Failed::Body)
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct StatusRequest {
     applicant_ref: String,
 }
 
 /// An application's progress as the employer's node reports it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 struct Progress {
     id: String,
     status: String,
@@ -413,23 +427,10 @@ struct StatusService;
 impl Service for StatusService {
     fn answer<'a>(&'a self, db: &'a Db, asked: &'a Asked<'a>) -> BoxFuture<'a, Answered> {
         Box::pin(async move {
-            let req: StatusRequest =
-                serde_json::from_slice(asked.body).map_err(|_| Failed::Body)?;
-            if !req.applicant_ref.starts_with(&format!("{}:", asked.caller)) {
-                return Err(Failed::Body);
-            }
-            let rows: Vec<(String, String, Option<String>, i64)> = on_db!(db, p => sqlx::query_as(
+            let req: StatusRequest = own_applicant(asked, |r: &StatusRequest| &r.applicant_ref)?;
+            let progress: Vec<Progress> = on_db!(db, p => sqlx::query_as(
                 "SELECT id, status, note, updated_ms FROM applications WHERE applicant = $1 AND employer IS NOT NULL")
                 .bind(&req.applicant_ref).fetch_all(p).await.map_err(DbError::from)?);
-            let progress: Vec<Progress> = rows
-                .into_iter()
-                .map(|(id, status, note, updated_ms)| Progress {
-                    id,
-                    status,
-                    note,
-                    updated_ms,
-                })
-                .collect();
             Ok((
                 serde_json::to_vec(&progress).unwrap_or_default(),
                 Vec::new(),
@@ -450,11 +451,7 @@ struct RespondService;
 impl Service for RespondService {
     fn answer<'a>(&'a self, db: &'a Db, asked: &'a Asked<'a>) -> BoxFuture<'a, Answered> {
         Box::pin(async move {
-            let req: RespondRequest =
-                serde_json::from_slice(asked.body).map_err(|_| Failed::Body)?;
-            if !req.applicant_ref.starts_with(&format!("{}:", asked.caller)) {
-                return Err(Failed::Body);
-            }
+            let req: RespondRequest = own_applicant(asked, |r: &RespondRequest| &r.applicant_ref)?;
             let outcome = move_as_applicant(db, &req.id, &req.applicant_ref, req.to).await;
             let answer = match outcome {
                 Ok(()) => Ok(req.to),

@@ -419,21 +419,15 @@ pub async fn import_file(
     file_name: &str,
     dry_run: bool,
 ) -> Result<Outcome, ImportError> {
-    let reader = registry::files::open(path, &COLUMNS).map_err(ImportError::Source)?;
-    let extra_columns = reader.extra_columns().to_vec();
-    let options = ImportOptions {
+    registry::files::import_list(
+        db,
+        path,
+        &COLUMNS,
+        file_name,
         dry_run,
-        file_name: file_name.to_owned(),
-        file_sha256: registry::files::sha256_file(path)
-            .map_err(|e| ImportError::Source(registry::files::io_error(&e)))?,
-    };
-    let summary = import_graduates(db, who, &options, registry::files::source(reader)).await?;
-    let problems = import::problems(db, &summary.run_id, registry::files::PROBLEMS_SHOWN).await?;
-    Ok(Outcome {
-        summary,
-        problems,
-        extra_columns,
-    })
+        |options, rows| async move { import_graduates(db, who, &options, rows).await },
+    )
+    .await
 }
 
 /// A blank template with a note per column and one example row.

@@ -9,9 +9,11 @@
 
 pub mod applications;
 pub mod employers;
+pub mod fairs;
 pub mod graduates;
 pub mod index;
 pub mod jobs;
+pub mod saved;
 pub mod service;
 pub mod stats;
 

@@ -15,7 +15,7 @@ use exchange::call::{self, Unanswered};
 use exchange::serve::{Answered, Asked, Failed, Service};
 use futures_util::future::BoxFuture;
 use platform::Db;
-use search::{SalaryBand, SearchQuery};
+use search::{Facets, SalaryBand, SearchQuery};
 use serde::{Deserialize, Serialize};
 
 use crate::index::JobSearch;
@@ -137,112 +137,22 @@ impl JobQuery {
     }
 }
 
-/// One job found, as the API answers it and peers send it.
+/// One job found, as the API answers it and peers send it: the index's hit and the member
+/// that holds the job.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JobHit {
-    pub key: String,
-    pub score: f32,
-    pub title: String,
-    /// Byte ranges of `title` that matched the query.
-    pub title_highlights: Vec<(usize, usize)>,
-    pub employer: String,
-    pub city: String,
-    pub level: String,
-    pub salary_min: u32,
-    pub salary_max: u32,
-    pub deadline_ms: i64,
-    /// Plain text from the description.
-    pub snippet: String,
-    pub highlights: Vec<(usize, usize)>,
-    /// The member that holds the job.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub hit: search::Hit,
     #[serde(default)]
     pub source: String,
 }
 
 impl JobHit {
-    fn of(h: search::Hit, source: &str) -> JobHit {
+    fn of(hit: search::Hit, source: &str) -> JobHit {
         JobHit {
-            key: h.key,
-            score: h.score,
-            title: h.title,
-            title_highlights: h.title_highlights,
-            employer: h.employer,
-            city: h.city,
-            level: h.level,
-            salary_min: h.salary_min,
-            salary_max: h.salary_max,
-            deadline_ms: h.deadline_ms,
-            snippet: h.snippet,
-            highlights: h.highlights,
+            hit,
             source: source.to_owned(),
-        }
-    }
-}
-
-/// Counts of the matching jobs by facet value, summed over the members that answered.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct JobFacets {
-    /// By prefecture-level code (4 digits).
-    pub city: Vec<(String, u64)>,
-    pub level: Vec<(String, u64)>,
-    pub salary_band: Vec<(String, u64)>,
-    pub employer_type: Vec<(String, u64)>,
-    /// The most frequent majors.
-    pub major: Vec<(String, u64)>,
-}
-
-impl From<search::Facets> for JobFacets {
-    fn from(f: search::Facets) -> Self {
-        JobFacets {
-            city: f.city,
-            level: f.level,
-            salary_band: f.salary_band,
-            employer_type: f.employer_type,
-            major: f.major,
-        }
-    }
-}
-
-/// Sums two facet lists; `order` gives the order of a fixed vocabulary (levels, bands),
-/// otherwise by decreasing count.
-fn sum(
-    a: Vec<(String, u64)>,
-    b: Vec<(String, u64)>,
-    order: Option<&[&str]>,
-    keep: usize,
-) -> Vec<(String, u64)> {
-    let mut counts: Vec<(String, u64)> = Vec::new();
-    for (k, n) in a.into_iter().chain(b) {
-        match counts.iter_mut().find(|(x, _)| *x == k) {
-            Some((_, m)) => *m += n,
-            None => counts.push((k, n)),
-        }
-    }
-    match order {
-        Some(order) => {
-            counts.sort_by_key(|(k, _)| order.iter().position(|o| o == k).unwrap_or(usize::MAX))
-        }
-        None => counts.sort_by(|x, y| y.1.cmp(&x.1).then_with(|| x.0.cmp(&y.0))),
-    }
-    counts.truncate(keep);
-    counts
-}
-
-impl JobFacets {
-    pub fn merge(self, other: JobFacets) -> JobFacets {
-        let levels: Vec<&str> = Level::ALL.iter().map(|l| l.as_str()).collect();
-        let bands: Vec<&str> = SalaryBand::ALL.iter().map(|b| b.slug()).collect();
-        JobFacets {
-            city: sum(self.city, other.city, None, usize::MAX),
-            level: sum(self.level, other.level, Some(&levels), usize::MAX),
-            salary_band: sum(
-                self.salary_band,
-                other.salary_band,
-                Some(&bands),
-                usize::MAX,
-            ),
-            employer_type: sum(self.employer_type, other.employer_type, None, usize::MAX),
-            major: sum(self.major, other.major, None, 20),
         }
     }
 }
@@ -251,7 +161,10 @@ impl JobFacets {
 struct SearchAnswer {
     total: usize,
     hits: Vec<JobHit>,
-    facets: JobFacets,
+    facets: Facets,
+    /// No job matched every word, so these match some of them.
+    #[serde(default)]
+    relaxed: bool,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -260,10 +173,13 @@ pub struct FederatedResult {
     pub total: usize,
     /// Ranked across members; each names its `source`.
     pub results: Vec<JobHit>,
-    pub facets: JobFacets,
+    #[schema(value_type = Object)]
+    pub facets: Facets,
     /// Members that were asked and did not answer, with why.
     #[schema(value_type = Vec<Object>)]
     pub unanswered: Vec<Unanswered>,
+    /// No member had a job matching every word: these match some of them.
+    pub relaxed: bool,
 }
 
 struct SearchService(JobSearch);
@@ -284,7 +200,8 @@ impl Service for SearchService {
             let answer = SearchAnswer {
                 total: found.total,
                 hits: found.hits.into_iter().map(|h| JobHit::of(h, "")).collect(),
-                facets: found.facets.into(),
+                facets: found.facets,
+                relaxed: found.relaxed,
             };
             Ok((serde_json::to_vec(&answer).unwrap_or_default(), Vec::new()))
         })
@@ -418,39 +335,59 @@ pub async fn search_everywhere(
     };
     let (local, peers) = futures_util::future::join(local, peers).await;
     let local = local?;
-    let mut out = FederatedResult {
-        total: local.total,
-        results: local
-            .hits
-            .into_iter()
-            .map(|h| JobHit::of(h, here))
-            .collect(),
-        facets: local.facets.into(),
-        unanswered: Vec::new(),
-    };
+    let mut answers = vec![(
+        here.to_owned(),
+        SearchAnswer {
+            total: local.total,
+            hits: local
+                .hits
+                .into_iter()
+                .map(|h| JobHit::of(h, here))
+                .collect(),
+            facets: local.facets,
+            relaxed: local.relaxed,
+        },
+    )];
+    let mut unanswered = Vec::new();
     for (peer, answer) in peers {
         match answer.and_then(|b| {
             serde_json::from_slice::<SearchAnswer>(&b).map_err(|_| call::unreadable_answer())
         }) {
-            Ok(a) => {
-                out.total += a.total;
-                out.results.extend(a.hits.into_iter().map(|h| JobHit {
-                    source: peer.clone(),
-                    ..h
-                }));
-                out.facets = out.facets.merge(a.facets);
-            }
-            Err(error) => out.unanswered.push(Unanswered {
+            Ok(a) => answers.push((peer, a)),
+            Err(error) => unanswered.push(Unanswered {
                 member: peer,
                 error,
             }),
         }
     }
-    // Equal scores (an empty query ranks by recency on each node): the later deadline first.
+    // A member that matched some words only is left out when another matched them all, so
+    // a loose match never outranks an exact one.
+    let exact = answers.iter().any(|(_, a)| !a.relaxed && a.total > 0);
+    let loose = answers.iter().any(|(_, a)| a.relaxed && a.total > 0);
+    let mut out = FederatedResult {
+        total: 0,
+        results: Vec::new(),
+        facets: Facets::default(),
+        unanswered,
+        relaxed: loose && !exact,
+    };
+    for (member, a) in answers {
+        if exact && a.relaxed {
+            continue;
+        }
+        out.total += a.total;
+        out.results.extend(a.hits.into_iter().map(|h| JobHit {
+            source: member.clone(),
+            ..h
+        }));
+        out.facets = out.facets.merge(a.facets);
+    }
+    // Equal scores (an empty query ranks by recency on each node): the newest first.
     out.results.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then(b.deadline_ms.cmp(&a.deadline_ms))
+        b.hit
+            .score
+            .total_cmp(&a.hit.score)
+            .then(b.hit.published_ms.cmp(&a.hit.published_ms))
     });
     let offset = query.offset.unwrap_or(0);
     let limit = query.limit.unwrap_or(20);

@@ -112,22 +112,49 @@ pub async fn import_file(
     dry_run: bool,
     progress: &indicatif::ProgressBar,
 ) -> Result<Outcome, ImportError> {
-    let reader = open(path, kind.columns()).map_err(ImportError::Source)?;
+    let tick = {
+        let progress = progress.clone();
+        move |read: u64| progress.set_position(read)
+    };
+    import_list(
+        db,
+        path,
+        kind.columns(),
+        file_name,
+        dry_run,
+        |options, rows| async move {
+            match kind {
+                Kind::Students => import::import_students(db, who, &options, rows, tick).await,
+                Kind::Schools => crate::schools::import_schools(db, who, &options, rows).await,
+            }
+        },
+    )
+    .await
+}
+
+/// The one path from a file to an import of any list (学籍, certificates, graduates): opens
+/// it against `columns`, digests it, runs `import` over its rows and collects the problems
+/// to show.
+pub async fn import_list<F, Fut>(
+    db: &Db,
+    path: &Path,
+    columns: &'static [ColumnSpec],
+    file_name: &str,
+    dry_run: bool,
+    import: F,
+) -> Result<Outcome, ImportError>
+where
+    F: FnOnce(ImportOptions, RowSource) -> Fut,
+    Fut: std::future::Future<Output = Result<ImportSummary, ImportError>>,
+{
+    let reader = open(path, columns).map_err(ImportError::Source)?;
     let extra_columns = reader.extra_columns().to_vec();
     let options = ImportOptions {
         dry_run,
         file_name: file_name.to_owned(),
         file_sha256: sha256_file(path).map_err(|e| ImportError::Source(io_error(&e)))?,
     };
-    let rows = source(reader);
-    let tick = {
-        let progress = progress.clone();
-        move |read: u64| progress.set_position(read)
-    };
-    let summary = match kind {
-        Kind::Students => import::import_students(db, who, &options, rows, tick).await?,
-        Kind::Schools => crate::schools::import_schools(db, who, &options, rows).await?,
-    };
+    let summary = import(options, source(reader)).await?;
     let problems = import::problems(db, &summary.run_id, PROBLEMS_SHOWN).await?;
     Ok(Outcome {
         summary,

@@ -24,7 +24,7 @@ use crate::types::{EmployerType, Facets, Level, SalaryBand};
 
 /// Prefecture codes have four digits.
 const PREFECTURES: usize = 10_000;
-const TOP_MAJORS: usize = 20;
+pub(crate) const TOP_MAJORS: usize = 20;
 
 /// Collects live matches: their number, facet counts and the best `offset + limit`.
 pub(crate) struct JobCollector {

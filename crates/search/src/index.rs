@@ -349,6 +349,10 @@ impl JobIndex {
                     .get_first(f.deadline)
                     .and_then(|v| v.as_i64())
                     .unwrap_or_default(),
+                published_ms: doc
+                    .get_first(f.published)
+                    .and_then(|v| v.as_i64())
+                    .unwrap_or_default(),
                 snippet,
                 highlights,
             });

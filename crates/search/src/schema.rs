@@ -11,7 +11,7 @@ use crate::types::{EmployerType, JobDoc, Level, SalaryBand, SearchError};
 
 /// Written next to the index; an index with another version is wiped and rebuilt. Bump it
 /// whenever the schema, the analyzer or the place aliases change.
-pub const SCHEMA_VERSION: &str = "chuanyu-search jobs 1";
+pub const SCHEMA_VERSION: &str = "chuanyu-search jobs 2";
 
 /// The major value of jobs open to every major (专业不限).
 pub(crate) const ANY_MAJOR: &str = "不限";
@@ -85,7 +85,7 @@ pub(crate) fn build() -> (Schema, Fields) {
         facet_key: b.add_u64_field(FACET_KEY, FAST),
         salary_min: b.add_u64_field("salary_min", STORED),
         salary_max: b.add_u64_field("salary_max", STORED),
-        published: b.add_i64_field(PUBLISHED, FAST),
+        published: b.add_i64_field(PUBLISHED, FAST | STORED),
         deadline: b.add_i64_field(DEADLINE, FAST | STORED),
     };
     (b.build(), fields)

@@ -169,7 +169,7 @@ pub(crate) fn employer_ordinal(t: EmployerType) -> u64 {
 }
 
 /// One result.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Hit {
     pub key: String,
     /// The BM25 score; 0 when browsing without text.
@@ -185,6 +185,8 @@ pub struct Hit {
     pub salary_min: u32,
     pub salary_max: u32,
     pub deadline_ms: i64,
+    /// When the job was published (ms since the epoch).
+    pub published_ms: i64,
     /// Plain text from the description (escape it like any text when rendering).
     pub snippet: String,
     /// Byte ranges of `snippet` that matched query words, sorted and not overlapping.
@@ -192,7 +194,7 @@ pub struct Hit {
 }
 
 /// Counts over all documents that match the query and the filters.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Facets {
     /// Per prefecture-level code (4 digits; Chongqing's districts are "5001", its counties
     /// "5002"), by decreasing count.
@@ -205,6 +207,51 @@ pub struct Facets {
     pub employer_type: Vec<(String, u64)>,
     /// The 20 most frequent majors, by decreasing count; "不限" counts jobs open to any major.
     pub major: Vec<(String, u64)>,
+}
+
+/// Sums two facet lists; `order` gives the order of a fixed vocabulary (levels, bands),
+/// otherwise by decreasing count; at most `keep`.
+fn sum(
+    a: Vec<(String, u64)>,
+    b: Vec<(String, u64)>,
+    order: Option<&[&str]>,
+    keep: usize,
+) -> Vec<(String, u64)> {
+    let mut counts: Vec<(String, u64)> = Vec::new();
+    for (k, n) in a.into_iter().chain(b) {
+        match counts.iter_mut().find(|(x, _)| *x == k) {
+            Some((_, m)) => *m += n,
+            None => counts.push((k, n)),
+        }
+    }
+    match order {
+        Some(order) => {
+            counts.sort_by_key(|(k, _)| order.iter().position(|o| o == k).unwrap_or(usize::MAX))
+        }
+        None => counts.sort_by(|x, y| y.1.cmp(&x.1).then_with(|| x.0.cmp(&y.0))),
+    }
+    counts.truncate(keep);
+    counts
+}
+
+impl Facets {
+    /// The counts of two indexes' matches together (the results of several nodes).
+    pub fn merge(self, other: Facets) -> Facets {
+        let levels: Vec<&str> = Level::ALL.iter().map(|l| l.as_str()).collect();
+        let bands: Vec<&str> = SalaryBand::ALL.iter().map(|b| b.slug()).collect();
+        Facets {
+            city: sum(self.city, other.city, None, usize::MAX),
+            level: sum(self.level, other.level, Some(&levels), usize::MAX),
+            salary_band: sum(
+                self.salary_band,
+                other.salary_band,
+                Some(&bands),
+                usize::MAX,
+            ),
+            employer_type: sum(self.employer_type, other.employer_type, None, usize::MAX),
+            major: sum(self.major, other.major, None, crate::facets::TOP_MAJORS),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequestParts, OptionalFromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
@@ -64,10 +64,27 @@ impl FromRequestParts<AppState> for ApiUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
+        <ApiUser as OptionalFromRequestParts<AppState>>::from_request_parts(parts, state)
+            .await?
+            .ok_or(AppError::Unauthenticated)
+    }
+}
+
+/// For endpoints open to anyone that show more to a signed-in caller: no token is `None`;
+/// a token that is wrong or expired is still refused, so a caller never silently gets less.
+impl OptionalFromRequestParts<AppState> for ApiUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, AppError> {
+        let Some(header) = parts.headers.get(header::AUTHORIZATION) else {
+            return Ok(None);
+        };
+        let token = header
+            .to_str()
+            .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty())
@@ -76,7 +93,7 @@ impl FromRequestParts<AppState> for ApiUser {
             .sessions
             .get(&state.db, token, SessionKind::Api)
             .await?
-            .map(ApiUser)
+            .map(|u| Some(ApiUser(u)))
             .ok_or(AppError::Unauthenticated)
     }
 }

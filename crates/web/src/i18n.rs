@@ -167,6 +167,14 @@ pub struct Strings {
     pub fed_notices: &'static str,
     pub fed_title: &'static str,
     pub fed_body: &'static str,
+    pub nav_jobs: &'static str,
+    pub nav_recruitment: &'static str,
+    pub nav_employment_review: &'static str,
+    pub nav_job_search: &'static str,
+    pub graduates_list: &'static str,
+    pub download_graduate_template: &'static str,
+    pub download_graduate_template_csv: &'static str,
+    pub import_graduates_intro: &'static str,
 }
 
 pub static ZH: Strings = Strings {
@@ -236,7 +244,7 @@ pub static ZH: Strings = Strings {
     home_school: "本校学生学籍管理。",
     home_teacher: "本校学生名单（只读）。",
     home_student: "您的学籍信息，以及谁查看过它。",
-    home_employer: "本单位信息。招聘与毕业生就业服务将在后续版本开放。",
+    home_employer: "在“招聘管理”中发布岗位、处理毕业生的求职申请；岗位经教育行政部门审核后在川渝两地公开。",
     prefecture: "市（州）",
     view: "查看",
     error_title: "出错了",
@@ -333,6 +341,14 @@ pub static ZH: Strings = Strings {
     fed_notices: "收到的通知",
     fed_title: "标题",
     fed_body: "内容",
+    nav_jobs: "就业岗位",
+    nav_recruitment: "招聘管理",
+    nav_employment_review: "就业审核",
+    nav_job_search: "我的求职",
+    graduates_list: "毕业生名单",
+    download_graduate_template: "下载毕业生名单模板（Excel）",
+    download_graduate_template_csv: "下载毕业生名单模板（CSV）",
+    import_graduates_intro: "上传本校应届毕业生名单（Excel .xlsx 或 CSV，UTF-8 或 GBK 编码均可），包括学历层次、毕业证书编号和毕业去向。列的顺序不限，以表头中文列名识别；有问题的行不会写入，其余行正常导入，并列出每一处问题。同一文件重复导入不会产生重复记录。登记后，毕业生即可在“我的求职”中投递岗位，用人单位可核验其学历电子证书。",
 };
 
 pub static EN: Strings = Strings {
@@ -402,7 +418,7 @@ pub static EN: Strings = Strings {
     home_school: "Student-status management for your school.",
     home_teacher: "Students of your school (read only).",
     home_student: "Your student record, and who has looked at it.",
-    home_employer: "Your organisation. Recruitment and graduate employment services open in a later release.",
+    home_employer: "Post jobs and handle graduates' applications under “Recruitment”; jobs are public in both provinces once an education authority has approved them.",
     prefecture: "Prefecture",
     view: "View",
     error_title: "Something went wrong",
@@ -499,6 +515,14 @@ pub static EN: Strings = Strings {
     fed_notices: "Notices received",
     fed_title: "Title",
     fed_body: "Content",
+    nav_jobs: "Jobs",
+    nav_recruitment: "Recruitment",
+    nav_employment_review: "Employment review",
+    nav_job_search: "My job search",
+    graduates_list: "Graduate list",
+    download_graduate_template: "Download the graduate template (.xlsx)",
+    download_graduate_template_csv: "Download the graduate template (.csv)",
+    import_graduates_intro: "Upload this year's graduates (.xlsx, or .csv in UTF-8 or GBK) with their level, diploma number and destination. Columns are found by their Chinese names in any order; rows with problems are not stored, the others are, and every problem is listed. Importing the same file again changes nothing. Registered graduates can then apply for jobs under “My job search”, and employers can verify their diploma credentials.",
 };
 
 pub fn strings(lang: Lang) -> &'static Strings {

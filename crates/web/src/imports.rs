@@ -31,6 +31,7 @@ pub fn routes(upload_limit: usize) -> Router<AppState> {
         .route("/templates/students.{ext}", get(template_students))
         .route("/templates/schools.{ext}", get(template_schools))
         .route("/templates/teachers.{ext}", get(template_teachers))
+        .route("/templates/graduates.{ext}", get(template_graduates))
         .route("/import/{run}", get(result_page))
         .route("/import/{run}/report.{ext}", get(report_page))
         .route("/export/students.{ext}", get(export_page))
@@ -63,15 +64,17 @@ impl From<registry::ExportError> for AppError {
     }
 }
 
-/// The lists the portal imports: the 学籍 ones and teacher certificates.
+/// The lists the portal imports: the 学籍 ones, teacher certificates and graduates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum List {
     Registry(Kind),
     Teachers,
+    Graduates,
 }
 
 /// Who may upload which list: school administrators their students; bureaus and platform
-/// administrators students, schools and the certificates their area certified.
+/// administrators students, schools and the certificates their area certified; university
+/// administrators (and bureaus over them) their graduates.
 fn may_import(who: &Principal, list: List) -> bool {
     match list {
         List::Registry(Kind::Students) => matches!(
@@ -81,6 +84,10 @@ fn may_import(who: &Principal, list: List) -> bool {
         List::Registry(Kind::Schools) | List::Teachers => {
             matches!(who.role, Role::PlatformAdmin | Role::Bureau)
         }
+        List::Graduates => matches!(
+            who.role,
+            Role::PlatformAdmin | Role::Bureau | Role::SchoolAdmin
+        ),
     }
 }
 
@@ -89,6 +96,7 @@ fn kind_of(slug: &str) -> Result<List, AppError> {
         "students" => Ok(List::Registry(Kind::Students)),
         "schools" => Ok(List::Registry(Kind::Schools)),
         "teachers" => Ok(List::Teachers),
+        "graduates" => Ok(List::Graduates),
         _ => Err(AppError::NotFound),
     }
 }
@@ -131,6 +139,9 @@ fn attachment(bytes_or_body: Body, file_name: &str, xlsx: bool) -> Response {
 struct ImportPage {
     shell: Shell,
     schools_allowed: bool,
+    /// A university's administrator: the list they upload is their graduates.
+    university: bool,
+    graduates_allowed: bool,
 }
 
 async fn import_page(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
@@ -141,9 +152,18 @@ async fn import_page(State(state): State<AppState>, ctx: PageCtx) -> Result<Resp
         Err(e) => return Err(shell.fail(e)),
     };
     let schools_allowed = may_import(&user.principal, List::Registry(Kind::Schools));
+    let university = match (&user.principal.scope, &user.org_code) {
+        (Scope::Org(_), Some(code)) => match platform::orgs::get(&state.db, code).await {
+            Ok(org) => org.and_then(|o| o.kind()) == Some(kernel::access::OrgKind::University),
+            Err(e) => return Err(shell.fail(e)),
+        },
+        _ => false,
+    };
     Ok(render(ImportPage {
         shell,
         schools_allowed,
+        university,
+        graduates_allowed: may_import(&user.principal, List::Graduates),
     }))
 }
 
@@ -159,11 +179,16 @@ async fn template_teachers(Path(ext): Path<String>) -> Result<Response, AppError
     template(List::Teachers, &ext, "教师资格证书导入模板")
 }
 
+async fn template_graduates(Path(ext): Path<String>) -> Result<Response, AppError> {
+    template(List::Graduates, &ext, "毕业生名单导入模板")
+}
+
 fn template(list: List, ext: &str, name: &str) -> Result<Response, AppError> {
     let xlsx = wants_xlsx(ext)?;
     let bytes = match list {
         List::Registry(kind) => files::template(kind, xlsx),
         List::Teachers => certificates::import::template(xlsx),
+        List::Graduates => employment::graduates::template(xlsx),
     }
     .map_err(AppError::internal)?;
     Ok(attachment(
@@ -223,6 +248,9 @@ async fn run_import(
         }
         List::Teachers => {
             certificates::import::import_file(&state.db, who, path, name, dry_run).await?
+        }
+        List::Graduates => {
+            employment::graduates::import_file(&state.db, who, path, name, dry_run).await?
         }
     })
 }

@@ -8,6 +8,9 @@
 pub mod api;
 pub mod auth;
 pub mod certificates;
+pub mod employment;
+pub mod employment_pages;
+pub mod employment_stats;
 pub mod error;
 pub mod federation;
 pub mod federation_pages;
@@ -53,6 +56,8 @@ pub struct Inner {
     pub status_cache: ::certificates::verify::StatusCache,
     /// The trust bundle of the directory version in force.
     pub trust: std::sync::Mutex<Option<(u64, credential::TrustBundle)>>,
+    /// This node's job search index (`<data_dir>/search/jobs`).
+    pub jobs: ::employment::index::JobSearch,
 }
 
 impl std::ops::Deref for AppState {
@@ -73,8 +78,12 @@ impl AppState {
             tracing::error!(error = %e, "federation settings are unusable; the node runs alone");
             None
         });
+        let jobs = job_index(&config);
         if let Some(f) = &federation {
             ::certificates::service::register(f);
+            ::employment::service::register(f, jobs.clone());
+            ::employment::applications::register(f);
+            ::employment::stats::register(f);
         }
         let issuer = match platform::keys::load(&config.signing_key) {
             Ok(key) => Some(Arc::new(::certificates::issue::Issuer::new(
@@ -110,8 +119,21 @@ impl AppState {
             lookup_limiter,
             status_cache,
             trust: std::sync::Mutex::default(),
+            jobs,
         }))
     }
+}
+
+/// The job index on disk, or (if it cannot be opened: another process holds it, the disk is
+/// read-only) in memory, rebuilt from the database either way.
+fn job_index(config: &Config) -> ::employment::index::JobSearch {
+    let dir = config.data_dir.join("search").join("jobs");
+    ::employment::index::JobSearch::new(Some(&dir))
+        .or_else(|e| {
+            tracing::error!(error = %e, dir = %dir.display(), "job index unusable: kept in memory");
+            ::employment::index::JobSearch::new(None)
+        })
+        .expect("an in-memory index opens")
 }
 
 pub fn router(state: AppState) -> Router {
@@ -124,6 +146,9 @@ pub fn router(state: AppState) -> Router {
         .merge(federation_pages::routes())
         .merge(transfers::routes())
         .merge(certificates::routes())
+        .merge(employment::routes())
+        .merge(employment_stats::routes())
+        .merge(employment_pages::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -155,10 +180,18 @@ pub async fn serve(
             }
         }
     });
-    let workers: Vec<_> = state
-        .federation
-        .iter()
-        .flat_map(|f| {
+    // Searches answer only once the index holds every published job (after a first start or
+    // a schema change this rebuilds it; otherwise it applies what changed while stopped).
+    if let Err(e) = state.jobs.catch_up(&state.db).await {
+        tracing::error!(error = %e, "jobs: cannot bring the search index up to date");
+    }
+    let jobs = ::employment::index::spawn_worker(
+        state.db.clone(),
+        state.jobs.clone(),
+        std::time::Duration::from_secs(1),
+    );
+    let workers: Vec<_> = std::iter::once(jobs)
+        .chain(state.federation.iter().flat_map(|f| {
             [
                 exchange::index::spawn_indexer(state.db.clone(), f.index_key().clone()),
                 exchange::outbox::spawn_worker(f.clone(), state.db.clone()),
@@ -168,7 +201,7 @@ pub async fn serve(
                     f.clone(),
                 ),
             ]
-        })
+        }))
         .collect();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)

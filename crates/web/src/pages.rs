@@ -149,6 +149,7 @@ impl Shell {
                 nav.push(("/federation".into(), s.nav_federation));
             }
         }
+        crate::employment_pages::nav(ctx.user.as_ref().map(|u| &u.principal), s, &mut nav);
         nav.push(("/verify".into(), s.nav_verify));
         let path_only = ctx.path.split('?').next().unwrap_or("/");
         let nav = nav
@@ -220,6 +221,8 @@ struct HomePage {
     audit_entries: Option<i64>,
     /// Transfers waiting for this user (or flagged to them as overdue), if they act in any.
     transfers_waiting: Option<usize>,
+    /// Employers and jobs awaiting this bureau's review.
+    employment_waiting: Vec<crate::employment_pages::HomeLink>,
 }
 
 struct HomeUser {
@@ -266,6 +269,7 @@ async fn home(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
             regions: vec![],
             audit_entries: None,
             transfers_waiting: None,
+            employment_waiting: vec![],
         }));
     };
     let lang = ctx.lang;
@@ -291,6 +295,7 @@ async fn home(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         regions: vec![],
         audit_entries: None,
         transfers_waiting: None,
+        employment_waiting: vec![],
         shell,
     };
     let loaded: Result<(), AppError> = async {
@@ -302,6 +307,7 @@ async fn home(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
             let lines = transfer::list(&state.db, p, &waiting, 500).await?;
             page.transfers_waiting = Some(lines.len());
         }
+        page.employment_waiting = crate::employment_pages::home_links(&state, p, lang).await?;
         match &p.scope {
             Scope::Node => {
                 page.audit_entries = Some(audit::head(&state.db).await?.0);

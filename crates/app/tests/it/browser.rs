@@ -332,14 +332,19 @@ async fn cross_province_lookup_in_chromium() {
     pair.stop().await;
 }
 
+/// Clicks a link or a form's button and waits for the page it leads to (the clicked
+/// element goes stale), so the next step never acts on the page being left.
 async fn click(c: &Client, id: &str) {
-    c.wait()
-        .for_element(Locator::Id(id))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let element = c.wait().for_element(Locator::Id(id)).await.unwrap();
+    element.clone().click().await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while element.is_displayed().await.is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "clicking #{id} led nowhere within 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Opens `url` until the element `id` reads `expected` (the other node's message may still
@@ -593,4 +598,256 @@ async fn certificate_issued_verified_and_revoked_in_chromium() {
     );
     c.close().await.unwrap();
     pair.stop().await;
+}
+
+async fn type_into(c: &Client, id: &str, text: &str) {
+    let field = c.wait().for_element(Locator::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn shoot(c: &Client, name: &str) {
+    let shot = c.screenshot().await.unwrap();
+    let _ = std::fs::write(std::env::temp_dir().join(name), shot);
+}
+
+/// 就业: a 重庆 employer posts a job and submits it; 重庆's provincial bureau approves it on
+/// 就业审核; a 四川 graduate, on the 四川 portal, finds it with a query that needs word
+/// segmentation, sees it is 重庆's, opens it and applies; the employer opens the application
+/// on 招聘管理 and sees the applicant with their diploma verified. A failing step leaves
+/// `chuanyu-employment-failure.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn employment_job_posted_approved_found_and_applied_in_chromium() {
+    let Some((_driver, c)) = browser().await else {
+        return;
+    };
+    let pair = std::sync::Arc::new(
+        crate::federation::Pair::start(Engine::Sqlite)
+            .await
+            .unwrap(),
+    );
+    // The steps run in their own task so that a failed one can be photographed first.
+    let steps = tokio::spawn(employment_steps(c.clone(), pair.clone())).await;
+    if let Err(failed) = steps {
+        let shot = std::env::temp_dir().join("chuanyu-employment-failure.png");
+        if let Ok(png) = c.screenshot().await {
+            let _ = std::fs::write(&shot, png);
+        }
+        eprintln!("the page at the failure: {}", shot.display());
+        let _ = c.close().await;
+        if let Ok(pair) = std::sync::Arc::try_unwrap(pair) {
+            pair.stop().await;
+        }
+        match failed.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("the steps did not finish: {e}"),
+        }
+    }
+    c.close().await.unwrap();
+    std::sync::Arc::try_unwrap(pair)
+        .ok()
+        .expect("the steps are done with the nodes")
+        .stop()
+        .await;
+}
+
+async fn employment_steps(c: Client, pair: std::sync::Arc<crate::federation::Pair>) {
+    let title = "川渝智慧交通数据分析师";
+    let deadline = (employment::jobs::today_cst() + time::Duration::days(60)).to_string();
+
+    // 重庆's verified employer writes the job on 招聘管理 and submits it for review.
+    sign_in(&c, &pair.cq, "cq.employer").await;
+    c.find(Locator::LinkText("招聘管理"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(&c, "new-job").await;
+    type_into(&c, "job-title-input", title).await;
+    type_into(
+        &c,
+        "job-description",
+        "负责城市道路、公交与轨道客流数据的采集、清洗与建模分析，建设智慧交通数据看板，支撑成渝两地交通协同决策。",
+    )
+    .await;
+    type_into(&c, "job-city", "500103").await;
+    c.find(Locator::Css("#job-level option[value='bachelor']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    type_into(&c, "job-salary-min", "9000").await;
+    type_into(&c, "job-salary-max", "15000").await;
+    type_into(&c, "job-headcount", "3").await;
+    type_into(&c, "job-majors", "交通运输、计算机科学与技术、统计学").await;
+    type_into(&c, "job-contact", "人事部 王经理 023-63861234").await;
+    // A date input is typed in the browser's locale; its value is always YYYY-MM-DD.
+    c.execute(
+        "document.getElementById('job-deadline').value = arguments[0];",
+        vec![serde_json::json!(deadline)],
+    )
+    .await
+    .unwrap();
+    click(&c, "job-submit").await;
+    c.wait()
+        .for_element(Locator::Id("job-status"))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&c, "job-status").await, "待审核");
+    assert_eq!(text_of(&c, "job-title").await, title);
+    let url = c.current_url().await.unwrap();
+    let id = url
+        .path()
+        .strip_prefix("/jobs/")
+        .expect("the job's page after submitting")
+        .to_owned();
+    assert!(id.starts_with("CQ-J-"), "{id}");
+
+    // 重庆's provincial bureau (over the employer, registered at 500000) is told on its home
+    // page, opens 就业审核 and approves.
+    sign_in(&c, &pair.cq, "cq.province").await;
+    let waiting = text_of(&c, "employment-waiting").await;
+    assert!(waiting.contains("待我审核的岗位：1"), "{waiting}");
+    c.find(Locator::LinkText("就业审核"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css(&format!(
+            "#review-jobs li[data-job='{id}'] button[value='approve']"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Id("review-jobs-none"))
+        .await
+        .unwrap();
+    c.goto(&pair.cq.url(&format!("/jobs/{id}"))).await.unwrap();
+    assert_eq!(text_of(&c, "job-status").await, "招聘中");
+
+    // A 四川 graduate searches on the 四川 portal: "智慧交通 数据分析" only matches once
+    // jieba has cut the title into words.
+    sign_in(&c, &pair.sc, "sc.graduate").await;
+    c.find(Locator::LinkText("就业岗位"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    type_into(&c, "jobs-q", "智慧交通 数据分析").await;
+    click(&c, "jobs-search").await;
+    // The browse list before the search may hold the job too: wait for the results page.
+    let deadline_at = std::time::Instant::now() + Duration::from_secs(30);
+    while !c.current_url().await.unwrap().as_str().contains("q=") {
+        assert!(
+            std::time::Instant::now() < deadline_at,
+            "the search never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let hit = format!("#jobs-results li[data-job='{id}']");
+    let found = c.wait().for_element(Locator::Css(&hit)).await.unwrap();
+    let shown = found
+        .find(Locator::Css("a.job-title"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(shown, title);
+    let marked = found
+        .find_all(Locator::Css("a.job-title mark"))
+        .await
+        .unwrap();
+    assert!(!marked.is_empty(), "the matched words are highlighted");
+    let badge = found
+        .find(Locator::Css(".badge.member"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(badge, "CQ 重庆", "the job is 重庆's");
+    assert!(
+        c.find(Locator::Id("jobs-unanswered")).await.is_err(),
+        "重庆 answered"
+    );
+    shoot(&c, "chuanyu-jobs.png").await;
+    c.set_window_size(390, 844).await.unwrap();
+    shoot(&c, "chuanyu-jobs-phone.png").await;
+    c.execute(
+        "document.getElementById('jobs-total').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    shoot(&c, "chuanyu-jobs-phone-results.png").await;
+    c.set_window_size(1280, 900).await.unwrap();
+
+    // The graduate opens it (fetched from 重庆 by the 四川 node) and applies.
+    found
+        .find(Locator::Css("a.job-title"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Id("job-source"))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&c, "job-source").await, "CQ 重庆");
+    assert_eq!(text_of(&c, "job-title").await, title);
+    shoot(&c, "chuanyu-job.png").await;
+    click(&c, "apply-button").await;
+    c.wait()
+        .for_element(Locator::Id("my-application-status"))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&c, "my-application-status").await, "已投递");
+
+    // 重庆's employer finds the application under 招聘管理, with the diploma 四川 issued
+    // verified on 重庆's node.
+    let graduate = pair.sc.account("graduate").display_name.clone();
+    sign_in(&c, &pair.cq, "cq.employer").await;
+    c.find(Locator::LinkText("招聘管理"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css(&format!(
+            "#my-jobs tr[data-job='{id}'] a[href^='/employer/applications']"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("#applications tr[data-application] td a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Id("applicant-name"))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&c, "applicant-name").await, graduate);
+    let verdict = text_of(&c, "diploma-verdict").await;
+    let detail = text_of(&c, "diploma").await;
+    assert!(verdict.starts_with("已核验"), "{detail}");
+    assert!(detail.contains("四川节点"), "{detail}");
+    assert!(detail.contains("状态有效"), "{detail}");
+    shoot(&c, "chuanyu-application.png").await;
 }

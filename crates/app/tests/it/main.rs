@@ -8,6 +8,7 @@ mod audit;
 mod browser;
 mod certificates;
 mod cli;
+mod employment;
 mod federation;
 mod federation_cli;
 mod federation_portal;

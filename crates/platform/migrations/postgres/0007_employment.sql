@@ -19,11 +19,12 @@ CREATE TABLE employers (
 );
 CREATE INDEX employers_division ON employers(division);
 
--- 双选会: job fairs a bureau or an institution organises; jobs may be attached to one.
+-- 双选会: job fairs a bureau organises in its area; employers attach their jobs to one.
 CREATE TABLE job_fairs (
     id          TEXT PRIMARY KEY,
     title       TEXT NOT NULL,
-    organiser   TEXT NOT NULL REFERENCES orgs(code),
+    organiser   TEXT NOT NULL,
+    created_by  TEXT NOT NULL,
     division    TEXT NOT NULL,
     venue       TEXT NOT NULL,
     starts_ms   BIGINT NOT NULL,
@@ -121,3 +122,15 @@ CREATE TABLE applications (
 CREATE INDEX applications_job ON applications(job_id);
 CREATE INDEX applications_applicant ON applications(applicant);
 CREATE UNIQUE INDEX applications_once ON applications(job_id, applicant);
+
+-- A graduate's saved searches (the JSON of the query); matches published after `seen_ms`
+-- are shown as new.
+CREATE TABLE saved_searches (
+    id         TEXT PRIMARY KEY,
+    owner      TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    query      TEXT NOT NULL,
+    seen_ms    BIGINT NOT NULL,
+    created_ms BIGINT NOT NULL
+);
+CREATE INDEX saved_searches_owner ON saved_searches(owner);
