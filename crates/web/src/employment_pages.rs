@@ -65,6 +65,8 @@ pub fn routes() -> Router<AppState> {
         .route("/graduate", get(graduate_page))
         .route("/graduate/profile", post(profile_page))
         .route("/graduate/applications/{id}", post(respond_page))
+        .route("/graduate/subscriptions", post(subscribe_page))
+        .route("/graduate/subscriptions/{id}", post(subscription_page))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -723,7 +725,7 @@ fn thousands(n: i64) -> String {
     if n < 0 { format!("-{out}") } else { out }
 }
 
-fn salary(min: i64, max: i64, lang: Lang) -> String {
+pub(crate) fn salary(min: i64, max: i64, lang: Lang) -> String {
     match lang {
         Lang::Zh => format!("{}–{} 元/月", thousands(min), thousands(max)),
         Lang::En => format!("¥{}–{} a month", thousands(min), thousands(max)),
@@ -743,12 +745,12 @@ fn day(iso: &str, lang: Lang) -> String {
 }
 
 /// The day (UTC+8) of a moment.
-fn day_of_ms(ms: i64, lang: Lang) -> String {
+pub(crate) fn day_of_ms(ms: i64, lang: Lang) -> String {
     let full = i18n::format_ms(ms, lang);
     full.split(' ').next().unwrap_or(&full).to_owned()
 }
 
-fn level_label(slug: &str, lang: Lang) -> &'static str {
+pub(crate) fn level_label(slug: &str, lang: Lang) -> &'static str {
     Level::parse(slug).map_or("", |l| l.label(lang))
 }
 
@@ -886,6 +888,20 @@ struct SearchParams {
 }
 
 impl SearchParams {
+    /// The search a saved query stands for, as the search page's parameters.
+    fn of(q: &JobQuery) -> SearchParams {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        SearchParams {
+            q: q.q.clone(),
+            city: text(&q.city),
+            level: text(&q.level),
+            major: text(&q.major),
+            salary: text(&q.salary),
+            employer_type: text(&q.employer_type),
+            page: String::new(),
+        }
+    }
+
     fn page(&self) -> usize {
         self.page.trim().parse::<usize>().unwrap_or(1).max(1)
     }
@@ -1184,6 +1200,8 @@ struct SearchPage {
     page_text: String,
     prev: Option<String>,
     next: Option<String>,
+    /// A signed-in person may save this search (订阅): its parameters as hidden fields.
+    subscribe: Option<Vec<(&'static str, String)>>,
 }
 
 async fn search_page(
@@ -1259,6 +1277,20 @@ async fn search_page(
         page_text: t.page.replacen("{}", &page.to_string(), 1),
         prev: (page > 1).then(|| params.href(page - 1)),
         next: (page * PAGE < reachable).then(|| params.href(page + 1)),
+        subscribe: ctx
+            .user
+            .as_ref()
+            .filter(|u| matches!(u.principal.scope, Scope::Person(_)))
+            .map(|_| {
+                vec![
+                    ("q", params.q.clone()),
+                    ("city", params.city.clone()),
+                    ("level", params.level.clone()),
+                    ("major", params.major.clone()),
+                    ("salary", params.salary.clone()),
+                    ("employer_type", params.employer_type.clone()),
+                ]
+            }),
         shell,
     })
 }
@@ -2741,6 +2773,17 @@ struct GraduatePage {
     problem: Option<String>,
     saved: bool,
     applications: Vec<MyApplication>,
+    /// 为你推荐: jobs for the graduate's major and level in their preferred places.
+    recommended: Vec<HitRow>,
+    subscriptions: Vec<Subscription>,
+}
+
+/// A saved search as 我的求职 lists it.
+struct Subscription {
+    id: String,
+    name: String,
+    href: String,
+    new_matches: usize,
 }
 
 #[derive(Deserialize, Default)]
@@ -2780,6 +2823,8 @@ async fn graduate_view(
             problem,
             saved: false,
             applications: Vec::new(),
+            recommended: Vec::new(),
+            subscriptions: Vec::new(),
         });
     };
     let form = match form {
@@ -2802,7 +2847,44 @@ async fn graduate_view(
                 moves: moves(a.status().applicant_next(), lang),
             })
             .collect();
+    // Recommendations and subscriptions are a convenience: a search that fails leaves them out.
+    let recommended = employment::saved::recommendations(
+        &state.db,
+        &state.jobs,
+        state.federation.as_ref(),
+        here(state),
+        p,
+    )
+    .await
+    .map(|found| {
+        found
+            .results
+            .iter()
+            .map(|h| hit_row(state, h, lang))
+            .collect()
+    })
+    .unwrap_or_default();
+    let saved = employment::saved::list(&state.db, p).await?;
+    let subscriptions = employment::saved::with_news(
+        &state.db,
+        &state.jobs,
+        state.federation.as_ref(),
+        here(state),
+        saved,
+    )
+    .await
+    .unwrap_or_default()
+    .into_iter()
+    .map(|s| Subscription {
+        href: SearchParams::of(&s.query).href(1),
+        id: s.id,
+        name: s.name,
+        new_matches: s.new_matches,
+    })
+    .collect();
     Ok(GraduatePage {
+        recommended,
+        subscriptions,
         shell: Shell::new(state, ctx),
         t,
         graduate: Some(GraduateFacts {
@@ -2940,5 +3022,68 @@ mod tests {
     fn regions_are_named() {
         assert_eq!(prefecture_label("5101"), "成都市");
         assert_eq!(prefecture_label("5001"), "重庆市（市辖区）");
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SubscribeForm {
+    csrf: String,
+    name: String,
+    #[serde(flatten)]
+    search: SearchParams,
+}
+
+/// 订阅此搜索: saves the search the graduate is looking at.
+async fn subscribe_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(form): Form<SubscribeForm>,
+) -> Result<Response, PageError> {
+    let done: Result<(), AppError> = async {
+        let user = ctx.check_csrf(&form.csrf)?;
+        let name = if form.name.trim().is_empty() {
+            form.search.q.trim().chars().take(40).collect::<String>()
+        } else {
+            form.name.clone()
+        };
+        let name = if name.trim().is_empty() {
+            "全部岗位".to_owned()
+        } else {
+            name
+        };
+        employment::saved::save(&state.db, &user.principal, &name, &form.search.query()).await?;
+        Ok(())
+    }
+    .await;
+    match done {
+        Ok(()) => Ok(Redirect::to("/graduate#subscriptions").into_response()),
+        Err(e) => Err(Shell::new(&state, &ctx).fail(e)),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SubscriptionForm {
+    csrf: String,
+    /// `seen` or `delete`.
+    action: String,
+}
+
+async fn subscription_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    Form(form): Form<SubscriptionForm>,
+) -> Result<Response, PageError> {
+    let done: Result<(), AppError> = async {
+        let user = ctx.check_csrf(&form.csrf)?;
+        employment::saved::touch(&state.db, &user.principal, &id, form.action == "delete").await?;
+        Ok(())
+    }
+    .await;
+    match done {
+        Ok(()) => Ok(Redirect::to("/graduate#subscriptions").into_response()),
+        Err(e) => Err(Shell::new(&state, &ctx).fail(e)),
     }
 }

@@ -16,6 +16,7 @@ pub mod federation;
 pub mod federation_pages;
 pub mod i18n;
 pub mod imports;
+pub mod job_fairs;
 pub mod metrics;
 pub mod pages;
 pub mod transfers;
@@ -149,6 +150,7 @@ pub fn router(state: AppState) -> Router {
         .merge(employment::routes())
         .merge(employment_stats::routes())
         .merge(employment_pages::routes())
+        .merge(job_fairs::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

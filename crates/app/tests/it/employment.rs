@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::federation::Pair;
-use crate::support::{Engine, PASSWORD, TestApp};
+use crate::support::{Engine, PASSWORD, TestApp, hidden_field};
 use crate::{for_each_engine, on_both_engines};
 
 async fn send(
@@ -1088,6 +1088,116 @@ async fn fairs_recommendations_saved(app: TestApp) {
     assert_eq!(status, 404);
 }
 
+async fn page(client: &reqwest::Client, app: &TestApp, path: &str) -> String {
+    let r = client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    r.text().await.unwrap()
+}
+
+async fn submit(
+    client: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    client.post(app.url(path)).form(form).send().await.unwrap()
+}
+
+/// The portal's own forms for what the API tests above cover: a subscription saved from the
+/// search page and listed on 我的求职 with its recommendations; a fair held by a bureau and an
+/// employer bringing a job to it; a form without its CSRF token refused.
+async fn portal_forms(app: TestApp) {
+    let p = app.prefix.clone();
+    let anonymous = reqwest::Client::new();
+    let jobs = page(&anonymous, &app, &format!("/jobs?q={}", q("工程师"))).await;
+    assert!(
+        jobs.contains("jobs-results") && jobs.contains("/fairs"),
+        "{jobs}"
+    );
+    assert!(
+        !jobs.contains("jobs-subscribe"),
+        "only a signed-in person saves a search"
+    );
+
+    let graduate = app.sign_in_form(&format!("{p}.graduate")).await;
+    let search = page(&graduate, &app, &format!("/jobs?q={}", q("工程师"))).await;
+    let csrf = hidden_field(&search, "csrf").unwrap();
+    assert!(search.contains("jobs-subscribe"));
+    let r = submit(
+        &graduate,
+        &app,
+        "/graduate/subscriptions",
+        &[("csrf", &csrf), ("q", "工程师"), ("name", "工程师岗位")],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let mine = page(&graduate, &app, "/graduate").await;
+    assert!(mine.contains("recommended-jobs"), "recommendations shown");
+    assert!(
+        mine.contains("工程师岗位") && mine.contains("subscription-list"),
+        "{mine}"
+    );
+    let r = submit(&graduate, &app, "/graduate/subscriptions", &[("q", "x")]).await;
+    assert_ne!(r.status(), 303, "no CSRF token, no subscription");
+
+    let bureau = app.sign_in_form(&format!("{p}.province")).await;
+    let fairs = page(&bureau, &app, "/fairs").await;
+    let csrf = hidden_field(&fairs, "csrf").unwrap();
+    let day = in_days(3);
+    let r = submit(
+        &bureau,
+        &app,
+        "/fairs",
+        &[
+            ("csrf", &csrf),
+            ("title", "川渝高校联合双选会"),
+            ("organiser", "教育行政部门"),
+            ("division", county(&app)),
+            ("venue", "体育馆"),
+            ("starts", &format!("{day} 09:00")),
+            ("ends", &format!("{day} 17:00")),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let fair = r.headers()["location"].to_str().unwrap().to_owned();
+    let r = submit(
+        &bureau,
+        &app,
+        "/fairs",
+        &[("csrf", &csrf), ("title", "缺少时间")],
+    )
+    .await;
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("fair-problems"),
+        "problems on the form: {text}"
+    );
+
+    let employer = app.sign_in_form(&format!("{p}.employer")).await;
+    let html = page(&employer, &app, &fair).await;
+    assert!(html.contains("fair-attach"), "{html}");
+    let job = hidden_option(&html).expect("a job to bring");
+    let csrf = hidden_field(&html, "csrf").unwrap();
+    let r = submit(
+        &employer,
+        &app,
+        &format!("{fair}/jobs"),
+        &[("csrf", &csrf), ("job", &job)],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let html = page(&anonymous, &app, &fair).await;
+    assert!(html.contains(&format!("/jobs/{job}")), "{html}");
+}
+
+/// The first `<option value="…">` of a page.
+fn hidden_option(html: &str) -> Option<String> {
+    let start = html.find("<option value=\"")? + "<option value=\"".len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_owned())
+}
+
 fn app_operator() -> kernel::access::Principal {
     chuanyu::operator_principal("test")
 }
@@ -1245,6 +1355,7 @@ async fn graduates_import(app: TestApp) {
 on_both_engines!(
     employers_and_jobs,
     graduates_import,
-    fairs_recommendations_saved
+    fairs_recommendations_saved,
+    portal_forms
 );
 for_each_engine!(federated_search, application_across_provinces, statistics);
