@@ -616,10 +616,20 @@ pub async fn decide(
 
 /// Marks published jobs past their deadline as expired (run periodically by every
 /// instance; the conditional UPDATE makes concurrent runs harmless). Returns how many.
+/// Nothing is written unless a job is due: the check is a read of an index.
 pub async fn expire(db: &Db, now_ms: i64) -> Result<u64, DbError> {
-    Ok(on_db!(db, p => sqlx::query(
+    let due: Option<(String,)> = on_db!(db, p => sqlx::query_as(
+        "SELECT id FROM jobs WHERE status = 'published' AND deadline_ms < $1 LIMIT 1")
+        .bind(now_ms).fetch_optional(p).await?);
+    if due.is_none() {
+        return Ok(0);
+    }
+    let mut tx = db.begin().await?;
+    let n = on_tx!(&mut tx, c => sqlx::query(
         "UPDATE jobs SET status = 'expired', updated_ms = $1 WHERE status = 'published' AND deadline_ms < $1")
-        .bind(now_ms).execute(p).await?.rows_affected()))
+        .bind(now_ms).execute(&mut *c).await?.rows_affected());
+    tx.commit().await?;
+    Ok(n)
 }
 
 /// A published job as a bulk load gives it (synthetic data, or jobs moved from another
