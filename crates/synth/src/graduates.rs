@@ -137,7 +137,10 @@ const MAJORS: [&str; 12] = [
 /// The `count` graduates of `province`'s institutions (round robin), deterministic for
 /// `seed`.
 pub fn graduates(province: Province, seed: u64, count: u64) -> impl Iterator<Item = Graduate> {
-    let base = ChaCha8Rng::seed_from_u64(mix(seed ^ 0x6772_6164_7561_7465));
+    // Each province its own stream, so the two lists differ.
+    let base = ChaCha8Rng::seed_from_u64(mix(seed
+        ^ 0x6772_6164_7561_7465
+        ^ u64::from(province.code().as_bytes()[1])));
     let list = institutions(province);
     let n = list.len() as u64;
     (0..count).map(move |i| {

@@ -88,6 +88,9 @@ pub(crate) fn nav(
             Role::Student => nav.push(("/graduate".into(), s.nav_job_search)),
             Role::JointOffice | Role::SchoolAdmin | Role::Teacher => {}
         }
+        if employment::stats::may_see(p) {
+            nav.push(("/employment/stats".into(), s.nav_employment_stats));
+        }
     }
     nav.push(("/jobs".into(), s.nav_jobs));
 }

@@ -88,6 +88,13 @@ fn rows(dimension: &'static str, groups: &[Group]) -> Vec<Row> {
         .collect()
 }
 
+/// 重庆 / 四川 for the charts' narrow labels (the table says 重庆市 / 四川省).
+fn short_name(code: &str) -> String {
+    province_name(code)
+        .trim_end_matches(['市', '省'])
+        .to_owned()
+}
+
 fn province_name(code: &str) -> String {
     kernel::division::lookup(&format!("{code}0000"))
         .map_or_else(|| code.to_owned(), |d| d.name.clone())
@@ -147,8 +154,8 @@ fn charts_of(stats: &Stats) -> (String, String, String) {
         .flows
         .iter()
         .map(|f| charts::Flow {
-            from: format!("{}（就读）", province_name(&f.from)),
-            to: format!("{}（就业）", province_name(&f.to)),
+            from: format!("{}就读", short_name(&f.from)),
+            to: format!("{}就业", short_name(&f.to)),
             value: f.count as f64,
         })
         .collect();
