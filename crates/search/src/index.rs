@@ -1,6 +1,5 @@
 //! The job index: opening, writing and searching.
 
-use std::collections::HashSet;
 use std::fs;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -314,7 +313,7 @@ impl JobIndex {
         words: &[QueryWord],
     ) -> Result<Vec<Hit>, SearchError> {
         let f = &self.inner.fields;
-        let terms = query::highlight_terms(words);
+        let words = analysis::Highlighter::new(&query::highlight_terms(words));
         let mut hits = Vec::with_capacity(ranked.len());
         for &(score, address) in ranked {
             let doc: TantivyDocument = searcher.doc(address)?;
@@ -327,11 +326,11 @@ impl JobIndex {
             let number = |field| doc.get_first(field).and_then(|v| v.as_u64());
             let title = text(f.title);
             let description = text(f.description);
-            let (snippet, highlights) = snippet(&description, &terms);
+            let (snippet, highlights) = snippet(&description, &words);
             hits.push(Hit {
                 key: text(f.key),
                 score,
-                title_highlights: analysis::highlight(&title, &terms),
+                title_highlights: words.ranges(&title),
                 title,
                 employer: text(f.employer),
                 city: text(f.city),
@@ -363,8 +362,8 @@ impl JobIndex {
 
 /// About 60 characters of the description: from the start of the sentence part holding the
 /// window with the most matched words, or its beginning; with the matches as byte ranges.
-fn snippet(description: &str, terms: &HashSet<String>) -> (String, Vec<(usize, usize)>) {
-    let ranges = analysis::highlight(description, terms);
+fn snippet(description: &str, words: &analysis::Highlighter) -> (String, Vec<(usize, usize)>) {
+    let ranges = words.ranges(description);
     // The first window of SNIPPET_BYTES holding the most matches.
     let best = (0..ranges.len()).max_by_key(|&i| {
         let limit = ranges[i].0 + SNIPPET_BYTES;
