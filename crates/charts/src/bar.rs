@@ -4,8 +4,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use crate::canvas::{
-    self, GRID, INK, LABEL_PX, MUTED, NO_DATA, PAD, TICK_PX, VALUE_PX, WIDTH, colour, drawable,
-    nice_ceil, style,
+    self, INK, LABEL_PX, NO_DATA, PAD, TICK_PX, VALUE_PX, WIDTH, colour, drawable, nice_ceil, style,
 };
 use crate::text::{clean, fmt_num, text_width, wrap};
 
@@ -91,25 +90,8 @@ pub fn bar_chart(c: &BarChart) -> String {
 
     canvas::render(c.title, &desc, height, |root| {
         canvas::draw_title(root, &title)?;
-        let area = root.clone().shrink(
-            (x0 as i32, top as i32),
-            ((x1 - x0) as u32, (plot_h + axis_h) as u32),
-        );
-        let mut chart = ChartBuilder::on(&area)
-            .x_label_area_size(axis_h as u32)
-            .build_cartesian_2d(0.0..axis_max, 0.0..n as f64)?;
-        let tick_fmt = |v: &f64| format!("{}{unit}", fmt_num(*v));
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .disable_y_axis()
-            .x_labels(6)
-            .max_light_lines(0)
-            .bold_line_style(GRID)
-            .axis_style(GRID)
-            .x_label_formatter(&tick_fmt)
-            .label_style(style(TICK_PX, MUTED, HPos::Center, VPos::Top))
-            .draw()?;
+        let mut chart =
+            canvas::horizontal_plot(root, (x0, x1), top, plot_h, axis_h, axis_max, n, &unit)?;
 
         let fill = colour(0);
         for (i, &v) in values.iter().enumerate() {

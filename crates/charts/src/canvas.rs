@@ -4,6 +4,7 @@
 use std::error::Error;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -260,4 +261,43 @@ pub(crate) fn nice_ceil(v: f64) -> f64 {
         }
     }
     10.0 * e
+}
+
+/// The plot of a horizontal chart: `n` category slots down, `0..axis_max` across, placed at
+/// `x` (left, right) from `top` with `plot_h` for the bars and `axis_h` below for the value
+/// axis, which is drawn with its grid and ticks (`unit` after each tick).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn horizontal_plot<'a>(
+    root: &Area<'a>,
+    x: (f64, f64),
+    top: f64,
+    plot_h: f64,
+    axis_h: f64,
+    axis_max: f64,
+    n: usize,
+    unit: &str,
+) -> Result<
+    ChartContext<'a, SVGBackend<'a>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    Box<dyn Error>,
+> {
+    let area = root.clone().shrink(
+        (x.0 as i32, top as i32),
+        ((x.1 - x.0) as u32, (plot_h + axis_h) as u32),
+    );
+    let mut chart = ChartBuilder::on(&area)
+        .x_label_area_size(axis_h as u32)
+        .build_cartesian_2d(0.0..axis_max, 0.0..n as f64)?;
+    let tick_fmt = |v: &f64| format!("{}{unit}", crate::text::fmt_num(*v));
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .disable_y_axis()
+        .x_labels(6)
+        .max_light_lines(0)
+        .bold_line_style(GRID)
+        .axis_style(GRID)
+        .x_label_formatter(&tick_fmt)
+        .label_style(style(TICK_PX, MUTED, HPos::Center, VPos::Top))
+        .draw()?;
+    Ok(chart)
 }

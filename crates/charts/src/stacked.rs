@@ -4,8 +4,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use crate::canvas::{
-    self, GRID, INK, LABEL_PX, MUTED, NO_DATA, PAD, TICK_PX, VALUE_PX, WIDTH, colour, drawable,
-    nice_ceil, style, text_on,
+    self, INK, LABEL_PX, NO_DATA, PAD, TICK_PX, VALUE_PX, WIDTH, colour, drawable, nice_ceil,
+    style, text_on,
 };
 use crate::text::{clean, fmt_num, text_width, wrap};
 
@@ -135,25 +135,8 @@ fn stacked(title: &str, series_names: &[&str], stacks: &[Stack], mode: Mode) -> 
     canvas::render(title, &desc, height, |root| {
         canvas::draw_title(root, &title_lines)?;
         canvas::legend(Some(root), &names, legend_top)?;
-        let area = root.clone().shrink(
-            (x0 as i32, top as i32),
-            ((x1 - x0) as u32, (plot_h + axis_h) as u32),
-        );
-        let mut chart = ChartBuilder::on(&area)
-            .x_label_area_size(axis_h as u32)
-            .build_cartesian_2d(0.0..axis_max, 0.0..n as f64)?;
-        let tick_fmt = |v: &f64| format!("{}{tick_unit}", fmt_num(*v));
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .disable_y_axis()
-            .x_labels(6)
-            .max_light_lines(0)
-            .bold_line_style(GRID)
-            .axis_style(GRID)
-            .x_label_formatter(&tick_fmt)
-            .label_style(style(TICK_PX, MUTED, HPos::Center, VPos::Top))
-            .draw()?;
+        let mut chart =
+            canvas::horizontal_plot(root, (x0, x1), top, plot_h, axis_h, axis_max, n, tick_unit)?;
 
         for (i, (p, &total)) in parts.iter().zip(&totals).enumerate() {
             let slot = (n - i - 1) as f64;

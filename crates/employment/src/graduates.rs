@@ -107,17 +107,7 @@ fn labelled<T: Copy>(
 /// Validates one row given in [`COLUMNS`] order; every problem of the row is reported.
 pub fn validate(fields: &[String], today: time::Date) -> Result<Row, Vec<FieldProblem>> {
     let get = |i: usize| fields.get(i).map(String::as_str).unwrap_or("");
-    let mut problems = Vec::new();
-    for (i, c) in COLUMNS.iter().enumerate() {
-        if c.required && get(i).trim().is_empty() {
-            problems.push(FieldProblem::new(
-                c.name,
-                "",
-                "row.required",
-                format!("{}不能为空", c.name),
-            ));
-        }
-    }
+    let mut problems = registry::validate::missing_required(&COLUMNS, fields);
     if !problems.is_empty() {
         return Err(problems);
     }

@@ -115,6 +115,17 @@ pub fn one_of(
     v.to_owned()
 }
 
+/// A `row.required` problem for every required column of `columns` left empty in `fields`
+/// (given in column order): the first check of every list's rows.
+pub fn missing_required(columns: &[tabular::ColumnSpec], fields: &[String]) -> Vec<FieldProblem> {
+    columns
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| c.required && fields.get(*i).is_none_or(|v| v.trim().is_empty()))
+        .map(|(_, c)| FieldProblem::new(c.name, "", "row.required", format!("{}不能为空", c.name)))
+        .collect()
+}
+
 /// Validates one row given in [`COLUMNS`] order. All problems of the row are reported, not
 /// just the first.
 pub fn validate(fields: &[String]) -> Result<Student, Vec<FieldProblem>> {
