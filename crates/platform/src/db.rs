@@ -44,6 +44,11 @@ impl WriteGate {
     async fn enter(&self) -> tokio::sync::OwnedMutexGuard<()> {
         self.0.clone().lock_owned().await
     }
+
+    /// The same turn, for a thread outside the runtime (the SQLite audit writer).
+    pub(crate) fn enter_blocking(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.0.blocking_lock()
+    }
 }
 
 /// Runs the same body against whichever pool `$db` holds; `$pool` is bound to the
@@ -158,6 +163,9 @@ pub enum DbError {
     Duplicate { constraint: String },
     #[error("database error: {0}")]
     Sqlx(sqlx::Error),
+    /// From the connections that bypass sqlx (the SQLite audit writer's).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A conditional write found the row changed since it was read (another instance or

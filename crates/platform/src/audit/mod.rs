@@ -170,8 +170,7 @@ async fn advance_head(
     from: &(i64, String),
     to: &(i64, String),
 ) -> Result<bool, DbError> {
-    let moved = on_tx!(&mut *tx, conn => sqlx::query(
-        "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3 AND hash = $4")
+    let moved = on_tx!(&mut *tx, conn => sqlx::query(ADVANCE_HEAD_SQL)
         .bind(to.0).bind(&to.1).bind(from.0).bind(&from.1)
         .execute(&mut *conn).await?.rows_affected());
     Ok(moved == 1)
@@ -188,22 +187,34 @@ pub async fn append(tx: &mut Tx<'_>, entries: &[AuditEntry]) -> Result<Vec<i64>,
     let head: (i64, String) =
         on_tx!(&mut *tx, conn => sqlx::query_as(lock).fetch_one(&mut *conn).await?);
     let records = chain(entries, head.0, head.1.clone(), crate::now_ms());
-    let last = records
-        .last()
-        .map(|r| (r.seq, r.hash.clone()))
-        .unwrap_or_else(|| head.clone());
+    let last = last_of(&records, &head);
     insert(tx, &records).await?;
     // The head is locked, so this cannot lose a race.
     advance_head(tx, &head, &last).await?;
     Ok(records.iter().map(|r| r.seq).collect())
 }
 
-type Pending = (AuditEntry, oneshot::Sender<Result<i64, String>>);
+mod sqlite;
 
-/// Audits reads with group commit. Cloning is cheap; all clones feed one writer task.
+type Ack = oneshot::Sender<Result<i64, String>>;
+type Pending = (AuditEntry, Ack);
+
+/// Audits reads with group commit. Cloning is cheap; all clones feed one writer.
+///
+/// On PostgreSQL the writer is a task on the runtime that borrows a pooled connection per
+/// batch. On SQLite it is a thread that owns a connection of its own ([`sqlite`]): it also
+/// runs the hot point reads ([`AuditLog::read_warm`]), because a connection keeps its page
+/// cache across its own commits but loses it whenever another connection commits — and the
+/// audit log commits hundreds of times a second.
 #[derive(Clone)]
 pub struct AuditLog {
-    sender: mpsc::Sender<Pending>,
+    sender: Sender,
+}
+
+#[derive(Clone)]
+enum Sender {
+    Task(mpsc::Sender<Pending>),
+    Thread(std::sync::mpsc::Sender<sqlite::Job>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -214,54 +225,88 @@ pub struct AuditUnavailable(String);
 const BATCH: usize = 512;
 
 impl AuditLog {
-    /// Starts the writer task on the current runtime. It ends when every clone is dropped.
+    /// Starts the writer. It ends when every clone is dropped, after writing what it holds.
     pub fn start(db: Db) -> AuditLog {
-        let (sender, mut receiver) = mpsc::channel::<Pending>(4 * BATCH);
-        tokio::spawn(async move {
-            let mut writer = Writer { db, head: None };
-            let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
-            while receiver.recv_many(&mut batch, BATCH).await > 0 {
-                // Let requests already on their way join this commit: one more round of
-                // the scheduler costs microseconds and can double the batch.
-                tokio::task::yield_now().await;
-                while batch.len() < BATCH {
-                    match receiver.try_recv() {
-                        Ok(p) => batch.push(p),
-                        Err(_) => break,
-                    }
-                }
-                let started = std::time::Instant::now();
-                let entries: Vec<AuditEntry> = batch.iter().map(|(e, _)| e.clone()).collect();
-                let result = writer.write(&entries).await;
-                tracing::debug!(
-                    entries = entries.len(),
-                    micros = started.elapsed().as_micros() as u64,
-                    "audit batch"
-                );
-                for (i, (_, ack)) in batch.drain(..).enumerate() {
-                    let reply = match &result {
-                        Ok(seqs) => Ok(seqs[i]),
-                        Err(e) => Err(e.to_string()),
-                    };
-                    // The requester may have gone away; the entry is recorded regardless.
-                    let _ = ack.send(reply);
-                }
-            }
-        });
-        AuditLog { sender }
+        match &db {
+            Db::Sqlite(pool, gate) => AuditLog {
+                sender: Sender::Thread(sqlite::start(pool, gate)),
+            },
+            Db::Postgres(_) => AuditLog {
+                sender: Sender::Task(start_task(db)),
+            },
+        }
     }
 
     /// Records `entry` and returns its sequence number once it is committed.
     pub async fn record(&self, entry: AuditEntry) -> Result<i64, AuditUnavailable> {
+        let stopped = || AuditUnavailable("writer stopped".into());
         let (ack, done) = oneshot::channel();
-        self.sender
-            .send((entry, ack))
-            .await
-            .map_err(|_| AuditUnavailable("writer stopped".into()))?;
-        done.await
-            .map_err(|_| AuditUnavailable("writer stopped".into()))?
-            .map_err(AuditUnavailable)
+        match &self.sender {
+            Sender::Task(s) => s.send((entry, ack)).await.map_err(|_| stopped())?,
+            Sender::Thread(s) => s
+                .send(sqlite::Job::Record(entry, ack))
+                .map_err(|_| stopped())?,
+        }
+        done.await.map_err(|_| stopped())?.map_err(AuditUnavailable)
     }
+
+    /// On SQLite, runs `query` on the audit writer's own connection, whose page cache the
+    /// log's commits do not clear, and returns what it found; `None` on PostgreSQL, whose
+    /// shared buffers every connection reads warm — query the pool there. For point reads
+    /// only: the writer does nothing else meanwhile.
+    pub async fn read_warm<T, F>(&self, query: F) -> Option<Result<T, DbError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let Sender::Thread(s) = &self.sender else {
+            return None;
+        };
+        let (reply, answer) = oneshot::channel();
+        let job = sqlite::Job::Read(Box::new(move |conn| {
+            let _ = reply.send(query(conn).map_err(DbError::from));
+        }));
+        let stopped = || Err(DbError::Sqlx(sqlx::Error::WorkerCrashed));
+        if s.send(job).is_err() {
+            return Some(stopped());
+        }
+        Some(answer.await.unwrap_or_else(|_| stopped()))
+    }
+}
+
+/// Hands each entry of a committed (or failed) batch its sequence number (or the error).
+fn acknowledge(batch: impl Iterator<Item = Ack>, result: &Result<Vec<i64>, DbError>) {
+    for (i, ack) in batch.enumerate() {
+        let reply = match result {
+            Ok(seqs) => Ok(seqs[i]),
+            Err(e) => Err(e.to_string()),
+        };
+        // The requester may have gone away; the entry is recorded regardless.
+        let _ = ack.send(reply);
+    }
+}
+
+fn start_task(db: Db) -> mpsc::Sender<Pending> {
+    let (sender, mut receiver) = mpsc::channel::<Pending>(4 * BATCH);
+    tokio::spawn(async move {
+        let mut writer = Writer { db, head: None };
+        let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
+        while receiver.recv_many(&mut batch, BATCH).await > 0 {
+            // Let requests already on their way join this commit: one more round of
+            // the scheduler costs microseconds and can double the batch.
+            tokio::task::yield_now().await;
+            while batch.len() < BATCH {
+                match receiver.try_recv() {
+                    Ok(p) => batch.push(p),
+                    Err(_) => break,
+                }
+            }
+            let entries: Vec<AuditEntry> = batch.iter().map(|(e, _)| e.clone()).collect();
+            let result = writer.write(&entries).await;
+            acknowledge(batch.drain(..).map(|(_, ack)| ack), &result);
+        }
+    });
+    sender
 }
 
 /// The group-commit writer and the chain head it last wrote, so a batch costs BEGIN, one
@@ -286,20 +331,16 @@ impl Writer {
         let mut conn = self.db.acquire().await?;
         // Another writer may append between our batches; the conditional UPDATE notices,
         // and the batch is chained again from the real head.
-        for _ in 0..8 {
+        for _ in 0..HEAD_RETRIES {
             let mut tx = conn.begin().await?;
             let head = match self.head.take() {
                 Some(h) => h,
                 None => {
-                    on_tx!(&mut tx, c => sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
-                    .fetch_one(&mut *c).await?)
+                    on_tx!(&mut tx, c => sqlx::query_as(HEAD_SQL).fetch_one(&mut *c).await?)
                 }
             };
             let records = chain(entries, head.0, head.1.clone(), crate::now_ms());
-            let last = records
-                .last()
-                .map(|r| (r.seq, r.hash.clone()))
-                .unwrap_or_else(|| head.clone());
+            let last = last_of(&records, &head);
             if !advance_head(&mut tx, &head, &last).await? {
                 drop(tx); // rolls back
                 continue;
@@ -309,10 +350,26 @@ impl Writer {
             self.head = Some(last);
             return Ok(records.iter().map(|r| r.seq).collect());
         }
-        Err(DbError::Sqlx(sqlx::Error::Protocol(
-            "the audit chain head kept moving".into(),
-        )))
+        Err(head_kept_moving())
     }
+}
+
+const HEAD_SQL: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
+const ADVANCE_HEAD_SQL: &str =
+    "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3 AND hash = $4";
+/// Attempts to chain a batch onto a head that other writers keep moving.
+const HEAD_RETRIES: usize = 8;
+
+fn head_kept_moving() -> DbError {
+    DbError::Changed("the audit chain head kept moving".into())
+}
+
+/// The head after `records`, or `head` itself when there are none.
+fn last_of(records: &[AuditRecord], head: &(i64, String)) -> (i64, String) {
+    records
+        .last()
+        .map(|r| (r.seq, r.hash.clone()))
+        .unwrap_or_else(|| head.clone())
 }
 
 /// One access to a person's record, with who the actor is as people know them.
