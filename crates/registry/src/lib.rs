@@ -127,7 +127,7 @@ struct Located {
 }
 
 impl Located {
-    /// A row of [`locate_sql`] read through rusqlite, column by column in its order.
+    /// A row of [`LOCATE_SQL`] read through rusqlite, column by column in its order.
     fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Located> {
         Ok(Located {
             student: Student {
@@ -155,16 +155,17 @@ impl Located {
     }
 }
 
-fn locate_sql() -> String {
+/// The record and its school, by 学籍号: built once, as it runs on every look-up.
+static LOCATE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "SELECT {COLUMNS}, o.name AS school_name, o.division_code, s.version FROM students s \
          JOIN orgs o ON o.code = s.school_code WHERE s.student_no = $1"
     )
-}
+});
 
 async fn locate(db: &Db, student_no: &StudentNo) -> Result<Option<Located>, DbError> {
     Ok(
-        on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(locate_sql()))
+        on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(LOCATE_SQL.as_str()))
         .bind(student_no.as_str()).fetch_optional(p).await?),
     )
 }
@@ -179,7 +180,7 @@ async fn locate_warm(
     let warm = audit
         .read_warm(move |c| {
             use rusqlite::OptionalExtension;
-            c.prepare_cached(&locate_sql())?
+            c.prepare_cached(&LOCATE_SQL)?
                 .query_row([no], Located::from_sqlite)
                 .optional()
         })

@@ -398,10 +398,7 @@ pub async fn accesses_to(db: &Db, subject: &str, limit: i64) -> Result<Vec<Acces
 
 /// The chain head: how many entries the log holds.
 pub async fn head(db: &Db) -> Result<(i64, String), DbError> {
-    Ok(
-        on_db!(db, p => sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_one(p).await?),
-    )
+    Ok(on_db!(db, p => sqlx::query_as(HEAD_SQL).fetch_one(p).await?))
 }
 
 /// The newest entries of the whole log (administrators).

@@ -27,6 +27,13 @@ pub(super) enum Job {
 /// Page cache of the writer's connection: the audit indexes' leaves. Larger costs more at
 /// each commit (SQLite walks the cache), and the hot reads' pages are mapped anyway.
 const CACHE_KIB: i64 = 8 * 1024;
+/// One row of the log; the statement is prepared once and kept by the connection.
+static INSERT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    )
+});
+
 /// How much of the file the writer's connection maps (SQLite's `mmap_size`).
 const MMAP_BYTES: i64 = 1 << 30;
 
@@ -118,9 +125,6 @@ fn write(
     cached: &mut Option<(i64, String)>,
     entries: &[AuditEntry],
 ) -> Result<Vec<i64>, DbError> {
-    let insert_sql = format!(
-        "INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-    );
     // Another writer (the pool's `append`, a CLI command) may append between our batches;
     // the conditional UPDATE notices, and the batch is chained again from the real head.
     for _ in 0..HEAD_RETRIES {
@@ -136,7 +140,7 @@ fn write(
             continue; // dropping `tx` rolls back
         }
         {
-            let mut insert = tx.prepare_cached(&insert_sql)?;
+            let mut insert = tx.prepare_cached(&INSERT_SQL)?;
             for r in &records {
                 insert.execute(params![
                     r.seq,
