@@ -17,6 +17,11 @@ use kernel::access::Role;
 use platform::Config;
 use platform::users::{Actor, NewUser};
 
+// glibc's malloc was a tenth of a federated look-up's CPU (BENCHMARKS.md §3): a request makes
+// many small allocations that are freed on other threads.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "chuanyu",

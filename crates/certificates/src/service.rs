@@ -152,8 +152,7 @@ pub async fn lookup(
         }),
     };
     let body = serde_json::to_vec(&body).unwrap_or_default();
-    for (peer, answer) in call::ask_peers(db, federation, CERTIFICATE_LOOKUP, PURPOSE, &body).await
-    {
+    for (peer, answer) in call::ask_peers(federation, CERTIFICATE_LOOKUP, PURPOSE, &body).await {
         match answer.and_then(|bytes| {
             serde_json::from_slice::<LookupAnswer>(&bytes).map_err(|_| call::unreadable_answer())
         }) {
@@ -209,7 +208,6 @@ pub async fn resolve(
         return Ok(Ok(unknown()));
     }
     let answer = call::ask(
-        db,
         federation,
         &current,
         code.member(),

@@ -288,7 +288,6 @@ pub async fn apply(
     let exchanged = call::call(
         federation,
         &current,
-        db,
         &source,
         APPLICATION_SUBMIT,
         PURPOSE,
@@ -296,7 +295,7 @@ pub async fn apply(
     )
     .await
     .map_err(|e| EmploymentError::State(format!("投递未送达{source}节点：{}", e.message)))?;
-    call::log_exchange(db, &exchanged, vec![consent])
+    call::log_exchange(federation, &exchanged, vec![consent])
         .await
         .map_err(|e| EmploymentError::State(e.message))?;
     match serde_json::from_slice::<SubmitAnswer>(exchanged.response.body()) {
@@ -661,7 +660,6 @@ pub async fn mine(
     if let Ok(current) = federation.current() {
         for member in members.keys() {
             let answer = call::ask(
-                db,
                 federation,
                 &current,
                 member,
@@ -723,7 +721,6 @@ pub async fn respond(
     })
     .unwrap_or_default();
     let answer = call::ask(
-        db,
         federation,
         &current,
         &a.job_member,

@@ -82,7 +82,7 @@ pub async fn recommendations(
     };
     let mut merged: Option<FederatedResult> = None;
     for q in queries {
-        let found = search_everywhere(db, index, federation, here, &q).await?;
+        let found = search_everywhere(index, federation, here, &q).await?;
         merged = Some(match merged {
             None => found,
             Some(mut m) => {
@@ -185,7 +185,6 @@ pub async fn list(db: &Db, who: &Principal) -> Result<Vec<SavedSearch>, Employme
 
 /// Counts each saved search's matches published since it was last seen (on every node).
 pub async fn with_news(
-    db: &Db,
     index: &JobSearch,
     federation: Option<&Federation>,
     here: &str,
@@ -197,7 +196,7 @@ pub async fn with_news(
             limit: Some(50),
             ..s.query.clone()
         };
-        let found = search_everywhere(db, index, federation, here, &q).await?;
+        let found = search_everywhere(index, federation, here, &q).await?;
         s.new_matches = found
             .results
             .iter()

@@ -300,7 +300,7 @@ pub async fn get_anywhere(
         return Ok(Ok(None));
     }
     let body = serde_json::to_vec(&GetRequest { id: id.to_owned() }).unwrap_or_default();
-    let answer = call::ask(db, federation, &current, member, JOBS_GET, PURPOSE, &body).await;
+    let answer = call::ask(federation, &current, member, JOBS_GET, PURPOSE, &body).await;
     Ok(answer.and_then(|bytes| {
         serde_json::from_slice::<Option<PublicJob>>(&bytes)
             .map(|j| j.map(|j| (j, member.to_owned())))
@@ -310,7 +310,6 @@ pub async fn get_anywhere(
 
 /// Searches this node and every peer the directory allows, merged and ranked.
 pub async fn search_everywhere(
-    db: &Db,
     index: &JobSearch,
     federation: Option<&Federation>,
     here: &str,
@@ -329,7 +328,7 @@ pub async fn search_everywhere(
     let body = serde_json::to_vec(&query).unwrap_or_default();
     let peers = async {
         match federation {
-            Some(f) => call::ask_peers(db, f, JOBS_SEARCH, PURPOSE, &body).await,
+            Some(f) => call::ask_peers(f, JOBS_SEARCH, PURPOSE, &body).await,
             None => Vec::new(),
         }
     };

@@ -221,7 +221,7 @@ pub async fn everywhere(
     let mut stats = local(db, here).await?;
     let mut unanswered = Vec::new();
     if let Some(f) = federation {
-        for (peer, answer) in call::ask_peers(db, f, EMPLOYMENT_STATS, PURPOSE, b"{}").await {
+        for (peer, answer) in call::ask_peers(f, EMPLOYMENT_STATS, PURPOSE, b"{}").await {
             match answer.and_then(|b| {
                 serde_json::from_slice::<Stats>(&b).map_err(|_| call::unreadable_answer())
             }) {

@@ -8,7 +8,6 @@ use http::{HeaderValue, Method, Request, Response, header};
 use kernel::access::Principal;
 use kernel::lang::{Lang, Localized};
 use platform::audit::AuditEntry;
-use platform::db::Db;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -46,7 +45,6 @@ pub struct Unanswered {
 /// of `value` (a 学籍号 or an ID number), and logs and audits each exchange.
 pub async fn lookup_student(
     federation: &Federation,
-    db: &Db,
     who: &Principal,
     kind: IdentifierKind,
     value: &str,
@@ -77,8 +75,7 @@ pub async fn lookup_student(
     let calls = peers.iter().map(|peer| {
         let body = body.clone();
         async move {
-            let answer =
-                ask_for_student(federation, current, db, &peer.code, purpose, body, who).await;
+            let answer = ask_for_student(federation, current, &peer.code, purpose, body, who).await;
             (peer.code.clone(), peer.name.clone(), answer)
         }
     });
@@ -113,7 +110,6 @@ pub struct Exchanged {
 pub async fn call(
     federation: &Federation,
     current: &Current,
-    db: &Db,
     callee: &str,
     service: &str,
     purpose: &str,
@@ -138,7 +134,7 @@ pub async fn call(
     let signature = httpsig::sign_request(&mut req, &current.signer, purpose, now)
         .map_err(|e| PeerError::of(&e))?;
     let res = send(federation, &req).await?;
-    let verified = Verifier::new(&*current.directory).verify_response(
+    let verified = Verifier::new(&*current.keys).verify_response(
         &res,
         &RequestParts::from(&req),
         callee,
@@ -161,7 +157,14 @@ pub async fn call(
         // A signed refusal: logged like any exchange, then reported.
         let error = serde_json::from_slice::<PeerError>(res.body())
             .unwrap_or_else(|_| PeerError::of(&CallError::Unreadable));
-        if let Err(e) = log::record(db, Direction::Sent, &evidence, None, Vec::new()).await {
+        let logged = log::record(
+            federation.audit(),
+            Direction::Sent,
+            &evidence,
+            None,
+            Vec::new(),
+        );
+        if let Err(e) = logged.await {
             tracing::error!(error = %e, "federation: cannot log an exchange");
         }
         return Err(error);
@@ -176,11 +179,12 @@ pub async fn call(
 /// Logs a verified exchange with the accesses it carried; until that is committed, the
 /// answer must not be used.
 pub async fn log_exchange(
-    db: &Db,
+    federation: &Federation,
     exchanged: &Exchanged,
     accesses: Vec<AuditEntry>,
 ) -> Result<(), PeerError> {
-    log::record(db, Direction::Sent, &exchanged.evidence, None, accesses)
+    let audit = federation.audit();
+    log::record(audit, Direction::Sent, &exchanged.evidence, None, accesses)
         .await
         .map(|_| ())
         .map_err(|e| {
@@ -193,22 +197,12 @@ pub async fn log_exchange(
 async fn ask_for_student(
     federation: &Federation,
     current: &Current,
-    db: &Db,
     callee: &str,
     purpose: &str,
     body: Vec<u8>,
     who: &Principal,
 ) -> Result<(String, LookupAnswer), PeerError> {
-    let exchanged = call(
-        federation,
-        current,
-        db,
-        callee,
-        STUDENT_LOOKUP,
-        purpose,
-        body,
-    )
-    .await?;
+    let exchanged = call(federation, current, callee, STUDENT_LOOKUP, purpose, body).await?;
     let answer: LookupAnswer = serde_json::from_slice(exchanged.response.body())
         .map_err(|_| PeerError::of(&CallError::Unreadable))?;
     let accesses = answer
@@ -233,7 +227,7 @@ async fn ask_for_student(
         .into_iter()
         .collect();
     // The answer is shown only once the exchange and the access are on record.
-    log_exchange(db, &exchanged, accesses).await?;
+    log_exchange(federation, &exchanged, accesses).await?;
     Ok((exchanged.message_id, answer))
 }
 
@@ -266,7 +260,6 @@ async fn send(federation: &Federation, req: &Request<Bytes>) -> Result<Response<
 /// One signed call that carries no personal data of this node's, logged on both sides;
 /// the answer's body. The accesses the answer made are audited by the node that answered.
 pub async fn ask(
-    db: &Db,
     federation: &Federation,
     current: &Current,
     peer: &str,
@@ -274,24 +267,14 @@ pub async fn ask(
     purpose: &str,
     body: &[u8],
 ) -> Result<Vec<u8>, PeerError> {
-    let exchanged = call(
-        federation,
-        current,
-        db,
-        peer,
-        service,
-        purpose,
-        body.to_vec(),
-    )
-    .await?;
-    log_exchange(db, &exchanged, Vec::new()).await?;
+    let exchanged = call(federation, current, peer, service, purpose, body.to_vec()).await?;
+    log_exchange(federation, &exchanged, Vec::new()).await?;
     Ok(exchanged.response.body().to_vec())
 }
 
 /// [`ask`] of every peer the directory lets this member call `service` for `purpose`, in
 /// parallel; each peer's answer or why it gave none.
 pub async fn ask_peers(
-    db: &Db,
     federation: &Federation,
     service: &str,
     purpose: &str,
@@ -316,7 +299,7 @@ pub async fn ask_peers(
         .collect();
     let current = &current;
     let calls = peers.into_iter().map(|peer| async move {
-        let answer = ask(db, federation, current, &peer, service, purpose, body).await;
+        let answer = ask(federation, current, &peer, service, purpose, body).await;
         (peer, answer)
     });
     futures_util::future::join_all(calls).await

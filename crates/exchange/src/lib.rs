@@ -24,10 +24,11 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use ed25519_dalek::VerifyingKey;
-use federation::directory::{decode_public_key, encode_public_key};
+use federation::directory::{DecodedKeys, decode_public_key, encode_public_key};
 use federation::{BlindIndexKey, Directory, InMemoryNonceStore, NodeSigner};
 use kernel::lang::{Lang, Localized};
 use platform::Config;
+use platform::audit::AuditLog;
 use time::OffsetDateTime;
 
 /// The services this node answers.
@@ -87,6 +88,8 @@ struct Inner {
     loaded: RwLock<Loaded>,
     nonces: InMemoryNonceStore,
     client: reqwest::Client,
+    /// Where exchanges are logged: with the audit chain, in its group commits.
+    audit: AuditLog,
     /// Services that feature crates answer (registered at start, before serving).
     services: RwLock<std::collections::HashMap<&'static str, Arc<dyn serve::Service>>>,
 }
@@ -103,6 +106,8 @@ struct Loaded {
 #[derive(Clone)]
 pub struct Current {
     pub directory: Arc<Directory>,
+    /// The directory's member keys, decoded once: what signatures are verified with.
+    pub keys: Arc<DecodedKeys>,
     pub signer: Arc<NodeSigner>,
     /// This node's public origin (`scheme://authority`) as the directory lists it.
     pub origin: String,
@@ -112,7 +117,10 @@ impl Federation {
     /// The federation from `config`, or `None` when the node is configured to run alone.
     /// A missing or bad directory is not an error here: the node starts, and federation
     /// stays off (with the reason logged) until a good directory is published.
-    pub fn from_config(config: &Config) -> Result<Option<Federation>, FederationError> {
+    pub fn from_config(
+        config: &Config,
+        audit: AuditLog,
+    ) -> Result<Option<Federation>, FederationError> {
         if config.federation_directory.as_os_str().is_empty() {
             return Ok(None);
         }
@@ -144,6 +152,7 @@ impl Federation {
             loaded: RwLock::new(Loaded::default()),
             nonces: InMemoryNonceStore::new(federation::httpsig::DEFAULT_WINDOW),
             client,
+            audit,
             services: RwLock::default(),
         }));
         if let Err(e) = federation.current() {
@@ -174,6 +183,11 @@ impl Federation {
     /// The HTTP client peers are called with (also for their public documents).
     pub fn client(&self) -> &reqwest::Client {
         &self.0.client
+    }
+
+    /// The audit log this node's exchanges are logged with.
+    pub fn audit(&self) -> &AuditLog {
+        &self.0.audit
     }
 
     pub fn index_key(&self) -> &BlindIndexKey {
@@ -248,6 +262,7 @@ impl Federation {
             NodeSigner::new(key.kid.clone(), self.0.signing.clone()).map_err(|e| e.to_string())?;
         Ok(Current {
             origin: origin_of(&member.base_url),
+            keys: Arc::new(DecodedKeys::of(&directory)),
             directory: Arc::new(directory),
             signer: Arc::new(signer),
         })

@@ -4,9 +4,8 @@
 //! `chuanyu federation evidence MSGID` can hand a third party something to verify.
 
 use federation::Evidence;
-use platform::audit::{self, AuditEntry};
+use platform::audit::{AuditEntry, AuditLog, Param, Statement};
 use platform::db::{Db, DbError};
-use platform::on_tx;
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,12 +31,12 @@ pub struct Nonce<'a> {
 }
 
 /// Logs one exchange and appends `accesses` (the reads of personal data it carried) to the
-/// audit chain in the same transaction; a receiver also stores the request's nonce there,
-/// so a replay that outlived the in-memory check (a restart, another instance) fails here
-/// with [`DbError::Duplicate`] and is never answered. Returns the log entry's audit
-/// sequence number.
+/// audit chain in the same transaction — one of the audit writer's group commits; a
+/// receiver also stores the request's nonce there, so a replay that outlived the in-memory
+/// check (a restart, another instance) fails here with [`DbError::Duplicate`] and is never
+/// answered. Returns the log entry's audit sequence number.
 pub async fn record(
-    db: &Db,
+    audit: &AuditLog,
     direction: Direction,
     evidence: &Evidence,
     nonce: Option<Nonce<'_>>,
@@ -66,27 +65,38 @@ pub async fn record(
     }));
     let mut entries = vec![entry];
     entries.extend(accesses);
-    let mut tx = db.begin().await?;
+    let mut statements = Vec::with_capacity(2);
     if let Some(n) = nonce {
-        on_tx!(&mut tx, c => sqlx::query(
-            "INSERT INTO federation_nonces (keyid, nonce, created) VALUES ($1, $2, $3)")
-            .bind(n.keyid).bind(n.nonce).bind(n.created)
-            .execute(&mut *c).await.map(|_| ())?);
+        statements.push(Statement {
+            sql: "INSERT INTO federation_nonces (keyid, nonce, created) VALUES ($1, $2, $3)",
+            params: vec![
+                Param::Text(n.keyid.to_owned()),
+                Param::Text(n.nonce.to_owned()),
+                Param::Int(n.created),
+            ],
+        });
     }
-    let seqs = audit::append(&mut tx, &entries).await?;
-    let seq = seqs.first().copied().unwrap_or_default();
-    on_tx!(&mut tx, c => sqlx::query(
-        "INSERT INTO federation_messages \
-         (message_id, direction, at_ms, caller, callee, service, purpose, status, evidence, audit_seq) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-        .bind(&evidence.message_id).bind(direction.as_str())
-        .bind(evidence.time.unix_timestamp() * 1000 + i64::from(evidence.time.millisecond()))
-        .bind(&evidence.caller).bind(&evidence.callee).bind(&evidence.service)
-        .bind(&evidence.purpose).bind(i64::from(evidence.response.status))
-        .bind(&text).bind(seq)
-        .execute(&mut *c).await.map(|_| ())?);
-    tx.commit().await?;
-    Ok(seq)
+    let at_ms = evidence.time.unix_timestamp() * 1000 + i64::from(evidence.time.millisecond());
+    statements.push(Statement {
+        sql: "INSERT INTO federation_messages \
+              (message_id, direction, at_ms, caller, callee, service, purpose, status, evidence, audit_seq) \
+              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        params: vec![
+            Param::Text(evidence.message_id.clone()),
+            Param::Text(direction.as_str().to_owned()),
+            Param::Int(at_ms),
+            Param::Text(evidence.caller.clone()),
+            Param::Text(evidence.callee.clone()),
+            Param::Text(evidence.service.clone()),
+            Param::Text(evidence.purpose.clone()),
+            Param::Int(i64::from(evidence.response.status)),
+            Param::Text(text),
+            // The exchange's own entry, first of the entries.
+            Param::SeqOf(0),
+        ],
+    });
+    let seqs = audit.append_with(entries, statements).await?;
+    Ok(seqs.first().copied().unwrap_or_default())
 }
 
 /// The evidence this node logged for `message_id` (as caller, callee, or both in a test

@@ -150,12 +150,12 @@ pub async fn deliver_due(federation: &Federation, db: &Db) -> Result<usize, DbEr
         };
         let body = serde_json::to_vec(&envelope).unwrap_or_default();
         let sent = call::call(
-            federation, &current, db, &d.callee, &d.service, &d.purpose, body,
+            federation, &current, &d.callee, &d.service, &d.purpose, body,
         )
         .await;
         match sent {
             Ok(exchanged) => {
-                receipt(db, &d, &exchanged).await?;
+                receipt(federation, db, &d, &exchanged).await?;
                 delivered += 1;
             }
             Err(e) if is_final(&e) => refuse(db, &d, &e).await?,
@@ -173,10 +173,15 @@ fn is_final(e: &PeerError) -> bool {
     )
 }
 
-async fn receipt(db: &Db, d: &Due, exchanged: &Exchanged) -> Result<(), DbError> {
+async fn receipt(
+    federation: &Federation,
+    db: &Db,
+    d: &Due,
+    exchanged: &Exchanged,
+) -> Result<(), DbError> {
     // The receipt (the callee's signed answer) goes into the message log first: once the
     // message is marked delivered, its proof is already on record.
-    if let Err(e) = call::log_exchange(db, exchanged, Vec::new()).await {
+    if let Err(e) = call::log_exchange(federation, exchanged, Vec::new()).await {
         tracing::error!(
             code = e.code,
             "outbox: receipt not logged; will deliver again"

@@ -102,7 +102,7 @@ async fn answer(
     if !known || !directory.offers(federation.member(), service) {
         return Err(Refusal::new(StatusCode::NOT_FOUND, &Unknown::Service));
     }
-    let verified = Verifier::new(&**directory)
+    let verified = Verifier::new(&*current.keys)
         .verify_request(req, Some(&current.origin), &federation.0.nonces, now)
         .map_err(|e| Refusal::new(StatusCode::UNAUTHORIZED, &e))?;
     let caller = verified.member.clone();
@@ -159,7 +159,14 @@ async fn answer(
         nonce: &verified.nonce,
         created: verified.created,
     };
-    match log::record(db, Direction::Received, &evidence, Some(nonce), accesses).await {
+    let logged = log::record(
+        federation.audit(),
+        Direction::Received,
+        &evidence,
+        Some(nonce),
+        accesses,
+    );
+    match logged.await {
         Ok(_) => {}
         // Seen before, durably: a replay that outlived the in-memory check.
         Err(DbError::Duplicate { .. }) => {
@@ -222,9 +229,10 @@ async fn student_lookup(
         "citizen-id" => IdentifierKind::CitizenId,
         _ => return Err(Failed::Body),
     };
-    let found = crate::index::find(db, federation.index_key(), kind, &request.index).await?;
+    let audit = federation.audit();
+    let found = crate::index::find(db, audit, federation.index_key(), kind, &request.index).await?;
     let view = match &found {
-        Some(no) => registry::record_for_peer(db, no).await?,
+        Some(no) => registry::record_for_peer(db, audit, no).await?,
         None => None,
     };
     let mut accesses = Vec::new();

@@ -435,6 +435,36 @@ pub fn decode_public_key(multibase: &str) -> Option<VerifyingKey> {
     VerifyingKey::from_bytes(raw).ok()
 }
 
+/// Every member key of a directory, decoded once, to verify signatures with for as long as
+/// the directory is in force: decoding a key decompresses a curve point, a third of the cost
+/// of a verification. Resolves exactly as [`Directory::key`] does.
+pub struct DecodedKeys(Vec<(String, MemberKey, VerifyingKey)>);
+
+impl DecodedKeys {
+    pub fn of(directory: &Directory) -> DecodedKeys {
+        let keys = directory.members.iter().flat_map(|m| {
+            m.keys.iter().filter_map(|k| {
+                let key = decode_public_key(&k.public_key)?;
+                Some((m.code.clone(), k.clone(), key))
+            })
+        });
+        DecodedKeys(keys.collect())
+    }
+}
+
+impl crate::httpsig::KeyResolver for DecodedKeys {
+    fn resolve(&self, keyid: &str, at: OffsetDateTime) -> Option<crate::httpsig::ResolvedKey> {
+        let (member, _, key) = self
+            .0
+            .iter()
+            .find(|(_, k, _)| k.kid == keyid && k.valid_at(at))?;
+        Some(crate::httpsig::ResolvedKey {
+            member: member.clone(),
+            key: *key,
+        })
+    }
+}
+
 impl Directory {
     /// The member with this code.
     pub fn member(&self, code: &str) -> Option<&Member> {
@@ -1179,6 +1209,17 @@ pub(crate) mod tests {
             "not_after is exclusive"
         );
         assert!(dir.key("cq-2025b", NOW).is_some());
+        // The decoded keys a node verifies with resolve exactly as the directory does.
+        use crate::httpsig::KeyResolver;
+        let decoded = DecodedKeys::of(&dir);
+        let times = [overlap, datetime!(2025-03-10 0:00 UTC), NOW];
+        for kid in ["cq-2025", "cq-2025b", "sc-2025", "nope"] {
+            for at in times {
+                let from_directory = dir.resolve(kid, at).map(|r| (r.member, r.key));
+                let from_decoded = decoded.resolve(kid, at).map(|r| (r.member, r.key));
+                assert_eq!(from_decoded, from_directory, "{kid} at {at}");
+            }
+        }
 
         let mut reversed = sample(&gov);
         reversed.members[0].keys[0].not_after = Some(datetime!(2024-01-01 0:00 UTC));

@@ -165,7 +165,10 @@ pub enum DbError {
     Sqlx(sqlx::Error),
     /// From the connections that bypass sqlx (the SQLite audit writer's).
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+    /// A group commit failed as a whole; every write it carried reports this.
+    #[error("database error: {0}")]
+    GroupCommit(String),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A conditional write found the row changed since it was read (another instance or
@@ -187,6 +190,24 @@ impl From<sqlx::Error> for DbError {
             return DbError::Duplicate { constraint };
         }
         DbError::Sqlx(e)
+    }
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi::{SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE};
+        if let rusqlite::Error::SqliteFailure(f, message) = &e
+            && matches!(
+                f.extended_code,
+                SQLITE_CONSTRAINT_UNIQUE | SQLITE_CONSTRAINT_PRIMARYKEY
+            )
+        {
+            // As sqlx reports it: SQLite names the columns in its message.
+            let message = message.as_deref().unwrap_or_default();
+            let constraint = message.rsplit(": ").next().unwrap_or("").to_owned();
+            return DbError::Duplicate { constraint };
+        }
+        DbError::Sqlite(e)
     }
 }
 

@@ -245,11 +245,15 @@ async fn view_of(db: &Db, found: Located, id_masked: bool) -> Result<StudentView
 /// A record and its history as a peer node receives it, before the purpose's field list
 /// minimises it. No user scope applies: the federation directory's rule for the calling
 /// member and purpose does, and the caller audits the read with the exchange it belongs to.
-pub async fn record_for_peer(db: &Db, student_no: &str) -> Result<Option<StudentView>, DbError> {
+pub async fn record_for_peer(
+    db: &Db,
+    audit: &AuditLog,
+    student_no: &str,
+) -> Result<Option<StudentView>, DbError> {
     let Ok(no) = StudentNo::parse(student_no) else {
         return Ok(None);
     };
-    match locate(db, &no).await? {
+    match locate_warm(db, audit, &no).await? {
         Some(found) => Ok(Some(view_of(db, found, false).await?)),
         None => Ok(None),
     }

@@ -22,7 +22,7 @@ use exchange::outbox::{self, TRANSFER_MESSAGE};
 use federation::IdentifierKind;
 use kernel::access::{Action, Principal, Resource, Scope, authorize};
 use kernel::ids::StudentNo;
-use platform::audit::{self, AuditEntry};
+use platform::audit::{self, AuditEntry, AuditLog};
 use platform::db::{Db, DbError, Tx};
 use platform::{on_db, on_tx};
 use registry::transfer::{Movement, TransferRecordError};
@@ -222,7 +222,7 @@ pub async fn apply(
     let school = platform::orgs::get(db, school_code)
         .await?
         .ok_or(TransferError::NotFound)?;
-    if let Some(here) = registry::record_for_peer(db, no.as_str()).await?
+    if let Some(here) = registry::record_for_peer(db, federation.audit(), no.as_str()).await?
         && registry::ACTIVE.contains(&here.student.status.as_str())
     {
         return Err(TransferError::NotApplicable(
@@ -236,7 +236,6 @@ pub async fn apply(
     }
     let outcome = exchange::call::lookup_student(
         federation,
-        db,
         who,
         IdentifierKind::StudentNo,
         no.as_str(),
@@ -664,7 +663,7 @@ pub async fn process_pending(
     let mut arrived = Vec::new();
     let mut applied = 0;
     for delivery in waiting {
-        arrived.extend(apply_message(db, settings, &delivery).await?);
+        arrived.extend(apply_message(db, federation.audit(), settings, &delivery).await?);
         applied += 1;
     }
     // A record that arrived must be findable by peers' look-ups at once.
@@ -678,6 +677,7 @@ type Arrived = (String, Option<String>);
 /// Applies one received message in one transaction; returns the record that arrived, if any.
 async fn apply_message(
     db: &Db,
+    audit: &AuditLog,
     settings: &Settings,
     delivery: &outbox::Delivery,
 ) -> Result<Option<Arrived>, DbError> {
@@ -686,7 +686,7 @@ async fn apply_message(
     // (the partial unique index on open transfers backs the `open` read up).
     let holding = match &message {
         Ok(Message::Request { head }) => Holding {
-            record: registry::record_for_peer(db, &head.student_no).await?,
+            record: registry::record_for_peer(db, audit, &head.student_no).await?,
             open: open_for(db, &head.student_no, Some(Side::Sending)).await?,
         },
         _ => Holding::default(),

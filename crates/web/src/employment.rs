@@ -156,7 +156,6 @@ pub(crate) async fn search_api(
     ApiQuery(q): ApiQuery<JobQuery>,
 ) -> Result<Json<FederatedResult>, AppError> {
     let found = employment::service::search_everywhere(
-        &state.db,
         &state.jobs,
         state.federation.as_ref(),
         here(&state),
@@ -583,14 +582,8 @@ pub(crate) async fn saved_api(
 ) -> Result<Json<Vec<SavedSearch>>, AppError> {
     let saved = employment::saved::list(&state.db, &u.principal).await?;
     Ok(Json(
-        employment::saved::with_news(
-            &state.db,
-            &state.jobs,
-            state.federation.as_ref(),
-            here(&state),
-            saved,
-        )
-        .await?,
+        employment::saved::with_news(&state.jobs, state.federation.as_ref(), here(&state), saved)
+            .await?,
     ))
 }
 

@@ -1216,7 +1216,6 @@ async fn search_page(
     let lang = ctx.lang;
     let t = texts(lang);
     let found = employment::service::search_everywhere(
-        &state.db,
         &state.jobs,
         state.federation.as_ref(),
         here(&state),
@@ -2868,23 +2867,18 @@ async fn graduate_view(
     })
     .unwrap_or_default();
     let saved = employment::saved::list(&state.db, p).await?;
-    let subscriptions = employment::saved::with_news(
-        &state.db,
-        &state.jobs,
-        state.federation.as_ref(),
-        here(state),
-        saved,
-    )
-    .await
-    .unwrap_or_default()
-    .into_iter()
-    .map(|s| Subscription {
-        href: SearchParams::of(&s.query).href(1),
-        id: s.id,
-        name: s.name,
-        new_matches: s.new_matches,
-    })
-    .collect();
+    let subscriptions =
+        employment::saved::with_news(&state.jobs, state.federation.as_ref(), here(state), saved)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| Subscription {
+                href: SearchParams::of(&s.query).href(1),
+                id: s.id,
+                name: s.name,
+                new_matches: s.new_matches,
+            })
+            .collect();
     Ok(GraduatePage {
         recommended,
         subscriptions,

@@ -66,7 +66,7 @@ pub async fn lookup_elsewhere(
     let Some(purpose) = purpose_id(&current, purpose) else {
         return Ok(None);
     };
-    let outcome = exchange::call::lookup_student(federation, &state.db, who, kind, value, &purpose)
+    let outcome = exchange::call::lookup_student(federation, who, kind, value, &purpose)
         .await
         .map_err(AppError::internal)?;
     if let Some(found) = outcome.found {

@@ -75,7 +75,7 @@ impl AppState {
         let metrics = metrics::Metrics::new(&config.member, db.backend().as_str());
         let login_limiter = auth::LoginLimiter::new(config.login_attempts_per_minute);
         let sessions = platform::users::SessionCache::new(SESSION_CACHE_TTL);
-        let federation = exchange::Federation::from_config(&config).unwrap_or_else(|e| {
+        let federation = exchange::Federation::from_config(&config, audit.clone()).unwrap_or_else(|e| {
             tracing::error!(error = %e, "federation settings are unusable; the node runs alone");
             None
         });

@@ -683,7 +683,10 @@ async fn unsigned_directory_is_refused(engine: Engine) {
         signing_key: pair.work.join("SC.pem"),
         ..Default::default()
     };
-    let federation = exchange::Federation::from_config(&config).unwrap().unwrap();
+    let audit = platform::audit::AuditLog::start(pair.sc.db.clone());
+    let federation = exchange::Federation::from_config(&config, audit)
+        .unwrap()
+        .unwrap();
     let e = federation
         .current()
         .err()

@@ -199,6 +199,52 @@ mod sqlite;
 type Ack = oneshot::Sender<Result<i64, String>>;
 type Pending = (AuditEntry, Ack);
 
+/// A value bound to a [`Statement`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    Int(i64),
+    Text(String),
+    /// The sequence number the chain gives entry `i` of the same [`AuditLog::append_with`].
+    SeqOf(usize),
+}
+
+/// A write that must commit with its audit entries: SQL with `$1`, `$2`, … (one text for
+/// both engines) and its parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub sql: &'static str,
+    pub params: Vec<Param>,
+}
+
+/// A parameter's value once the chain has numbered the entries.
+enum Bound<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+impl Statement {
+    /// The parameters with each [`Param::SeqOf`] replaced by the number the chain gave.
+    fn bound(&self, seqs: &[i64]) -> Result<Vec<Bound<'_>>, DbError> {
+        self.params
+            .iter()
+            .map(|p| match p {
+                Param::Int(i) => Ok(Bound::Int(*i)),
+                Param::Text(t) => Ok(Bound::Text(t)),
+                Param::SeqOf(i) => seqs.get(*i).map(|s| Bound::Int(*s)).ok_or_else(|| {
+                    DbError::Changed(format!("no audit entry {i} for {}", self.sql))
+                }),
+            })
+            .collect()
+    }
+}
+
+/// Entries and the statements that commit with them, and who waits for the outcome.
+struct Write {
+    entries: Vec<AuditEntry>,
+    statements: Vec<Statement>,
+    reply: oneshot::Sender<Result<Vec<i64>, DbError>>,
+}
+
 /// Audits reads with group commit. Cloning is cheap; all clones feed one writer.
 ///
 /// On PostgreSQL the writer is a task on the runtime that borrows a pooled connection per
@@ -213,7 +259,8 @@ pub struct AuditLog {
 
 #[derive(Clone)]
 enum Sender {
-    Task(mpsc::Sender<Pending>),
+    /// PostgreSQL: the group-commit task, and the pool for writes with statements.
+    Task(mpsc::Sender<Pending>, Db),
     Thread(std::sync::mpsc::Sender<sqlite::Job>),
 }
 
@@ -232,7 +279,7 @@ impl AuditLog {
                 sender: Sender::Thread(sqlite::start(pool, gate)),
             },
             Db::Postgres(_) => AuditLog {
-                sender: Sender::Task(start_task(db)),
+                sender: Sender::Task(start_task(db.clone()), db),
             },
         }
     }
@@ -242,12 +289,56 @@ impl AuditLog {
         let stopped = || AuditUnavailable("writer stopped".into());
         let (ack, done) = oneshot::channel();
         match &self.sender {
-            Sender::Task(s) => s.send((entry, ack)).await.map_err(|_| stopped())?,
+            Sender::Task(s, _) => s.send((entry, ack)).await.map_err(|_| stopped())?,
             Sender::Thread(s) => s
                 .send(sqlite::Job::Record(entry, ack))
                 .map_err(|_| stopped())?,
         }
         done.await.map_err(|_| stopped())?.map_err(AuditUnavailable)
+    }
+
+    /// Appends `entries` to the chain and runs `statements` in the same transaction, all or
+    /// nothing; returns the entries' sequence numbers once committed. On SQLite it joins the
+    /// writer's next group commit (under a savepoint of its own, so a failing statement —
+    /// a duplicate key, say — undoes this write alone); on PostgreSQL it is a transaction of
+    /// its own. A unique violation is [`DbError::Duplicate`] on both.
+    pub async fn append_with(
+        &self,
+        entries: Vec<AuditEntry>,
+        statements: Vec<Statement>,
+    ) -> Result<Vec<i64>, DbError> {
+        match &self.sender {
+            Sender::Thread(s) => {
+                let (reply, done) = oneshot::channel();
+                let write = Write {
+                    entries,
+                    statements,
+                    reply,
+                };
+                let stopped = || DbError::GroupCommit("the audit writer stopped".into());
+                s.send(sqlite::Job::Write(write)).map_err(|_| stopped())?;
+                done.await.map_err(|_| stopped())?
+            }
+            Sender::Task(_, db) => {
+                let mut tx = db.begin().await?;
+                let seqs = append(&mut tx, &entries).await?;
+                for statement in &statements {
+                    let params = statement.bound(&seqs)?;
+                    on_tx!(&mut tx, c => {
+                        let mut q = sqlx::query(sqlx::AssertSqlSafe(statement.sql));
+                        for p in params {
+                            q = match p {
+                                Bound::Int(i) => q.bind(i),
+                                Bound::Text(t) => q.bind(t),
+                            };
+                        }
+                        q.execute(&mut *c).await?;
+                    });
+                }
+                tx.commit().await?;
+                Ok(seqs)
+            }
+        }
     }
 
     /// On SQLite, runs `query` on the audit writer's own connection, whose page cache the

@@ -11,18 +11,28 @@
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::Duration;
 
+use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::{
-    ADVANCE_HEAD_SQL, AuditEntry, AuditRecord, BATCH, COLUMNS, HEAD_RETRIES, HEAD_SQL, Pending,
-    acknowledge, chain, head_kept_moving, last_of,
+    ADVANCE_HEAD_SQL, Ack, AuditEntry, AuditRecord, BATCH, Bound, COLUMNS, HEAD_SQL, Statement,
+    Write, chain, last_of,
 };
 use crate::db::{DbError, WriteGate};
 
 pub(super) enum Job {
-    Record(AuditEntry, super::Ack),
+    Record(AuditEntry, Ack),
+    Write(Write),
     Read(Box<dyn FnOnce(&Connection) + Send>),
 }
+
+/// What waits for the next commit.
+enum Staged {
+    Record(AuditEntry, Ack),
+    Write(Write),
+}
+
+type Outcome = Result<Vec<i64>, DbError>;
 
 /// Page cache of the writer's connection: the audit indexes' leaves. Larger costs more at
 /// each commit (SQLite walks the cache), and the hot reads' pages are mapped anyway.
@@ -71,95 +81,161 @@ fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {
 fn refuse(reason: &str, jobs: &Receiver<Job>) {
     tracing::error!(reason, "the audit writer could not open the database");
     for job in jobs {
-        if let Job::Record(_, ack) = job {
-            let _ = ack.send(Err(reason.to_owned()));
+        match job {
+            Job::Record(_, ack) => {
+                let _ = ack.send(Err(reason.to_owned()));
+            }
+            Job::Write(w) => {
+                let _ = w.reply.send(Err(DbError::GroupCommit(reason.to_owned())));
+            }
+            // The reply sender is dropped unanswered, which the caller reports.
+            Job::Read(_) => {}
         }
-        // A read's reply sender is dropped unanswered, which the caller reports.
     }
 }
 
-/// Answers reads as they come and commits the entries gathered meanwhile whenever the queue
+/// Answers reads as they come and commits the writes gathered meanwhile whenever the queue
 /// runs dry (or a batch is full): under load, a batch is whatever arrived while the last one
 /// was being written.
 fn run(mut conn: Connection, gate: &WriteGate, jobs: &Receiver<Job>) {
-    let mut head: Option<(i64, String)> = None;
-    let mut staged: Vec<Pending> = Vec::with_capacity(BATCH);
+    let mut staged: Vec<Staged> = Vec::with_capacity(BATCH);
     while let Ok(first) = jobs.recv() {
         let mut next = Some(first);
         while let Some(job) = next.take().or_else(|| jobs.try_recv().ok()) {
             match job {
                 Job::Read(query) => query(&conn),
-                Job::Record(entry, ack) => staged.push((entry, ack)),
+                Job::Record(entry, ack) => staged.push(Staged::Record(entry, ack)),
+                Job::Write(w) => staged.push(Staged::Write(w)),
             }
             if staged.len() >= BATCH {
-                flush(&mut conn, gate, &mut head, &mut staged);
+                flush(&mut conn, gate, &mut staged);
             }
         }
         if !staged.is_empty() {
-            flush(&mut conn, gate, &mut head, &mut staged);
+            flush(&mut conn, gate, &mut staged);
         }
     }
 }
 
-fn flush(
-    conn: &mut Connection,
-    gate: &WriteGate,
-    head: &mut Option<(i64, String)>,
-    staged: &mut Vec<Pending>,
-) {
-    let entries: Vec<AuditEntry> = staged.iter().map(|(e, _)| e.clone()).collect();
+fn flush(conn: &mut Connection, gate: &WriteGate, staged: &mut Vec<Staged>) {
     let result = {
         // The pool's writers queue on the same gate, so neither meets SQLite's busy handler.
         let _turn = gate.enter_blocking();
-        write(conn, head, &entries)
+        write(conn, staged)
     };
-    if result.is_err() {
-        // The head is unknown after a failure: read it again next time.
-        *head = None;
-    }
-    acknowledge(staged.drain(..).map(|(_, ack)| ack), &result);
-}
-
-fn write(
-    conn: &mut Connection,
-    cached: &mut Option<(i64, String)>,
-    entries: &[AuditEntry],
-) -> Result<Vec<i64>, DbError> {
-    // Another writer (the pool's `append`, a CLI command) may append between our batches;
-    // the conditional UPDATE notices, and the batch is chained again from the real head.
-    for _ in 0..HEAD_RETRIES {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let head = match cached.take() {
-            Some(h) => h,
-            None => tx.query_row(HEAD_SQL, [], |r| Ok((r.get(0)?, r.get(1)?)))?,
-        };
-        let records: Vec<AuditRecord> = chain(entries, head.0, head.1.clone(), crate::now_ms());
-        let last = last_of(&records, &head);
-        let moved = tx.execute(ADVANCE_HEAD_SQL, params![last.0, last.1, head.0, head.1])?;
-        if moved != 1 {
-            continue; // dropping `tx` rolls back
+    // One outcome per staged job, in order.
+    let outcomes: Vec<Outcome> = match result {
+        Ok(outcomes) => outcomes,
+        Err(e) => {
+            tracing::error!(error = %e, "the audit writer could not commit a batch");
+            let reason = e.to_string();
+            staged
+                .iter()
+                .map(|_| Err(DbError::GroupCommit(reason.clone())))
+                .collect()
         }
-        {
-            let mut insert = tx.prepare_cached(&INSERT_SQL)?;
-            for r in &records {
-                insert.execute(params![
-                    r.seq,
-                    r.at_ms,
-                    r.actor,
-                    r.actor_role,
-                    r.action,
-                    r.subject,
-                    r.subject_org,
-                    r.purpose,
-                    r.detail,
-                    r.prev_hash,
-                    r.hash
-                ])?;
+    };
+    for (job, outcome) in staged.drain(..).zip(outcomes) {
+        // The requester may have gone away; what committed stays committed.
+        match job {
+            Staged::Record(_, ack) => {
+                let reply = outcome
+                    .map(|seqs| seqs.first().copied().unwrap_or_default())
+                    .map_err(|e| e.to_string());
+                let _ = ack.send(reply);
+            }
+            Staged::Write(w) => {
+                let _ = w.reply.send(outcome);
             }
         }
-        tx.commit()?;
-        *cached = Some(last);
-        return Ok(records.iter().map(|r| r.seq).collect());
     }
-    Err(head_kept_moving())
+}
+
+/// One transaction for the whole batch, each write with statements under a savepoint of its
+/// own: the outcome of every staged job, in order, or the error that failed the batch.
+fn write(conn: &mut Connection, staged: &[Staged]) -> Result<Vec<Outcome>, DbError> {
+    let now = crate::now_ms();
+    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Read inside the write lock: another writer (the pool's `append`, a CLI command) may
+    // have appended since our last batch.
+    let start: (i64, String) = tx
+        .prepare_cached(HEAD_SQL)?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let mut head = start.clone();
+    let mut outcomes = Vec::with_capacity(staged.len());
+    for job in staged {
+        match job {
+            Staged::Record(entry, _) => {
+                let records = chain(std::slice::from_ref(entry), head.0, head.1.clone(), now);
+                insert(&tx, &records)?;
+                head = last_of(&records, &head);
+                outcomes.push(Ok(vec![head.0]));
+            }
+            Staged::Write(w) => {
+                let records = chain(&w.entries, head.0, head.1.clone(), now);
+                let seqs: Vec<i64> = records.iter().map(|r| r.seq).collect();
+                let mut savepoint = tx.savepoint()?;
+                let done = insert(&savepoint, &records)
+                    .and_then(|()| execute(&savepoint, &w.statements, &seqs));
+                match done {
+                    Ok(()) => {
+                        savepoint.commit()?;
+                        head = last_of(&records, &head);
+                        outcomes.push(Ok(seqs));
+                    }
+                    Err(e) => {
+                        // This write alone is undone; the chain goes on from where it was.
+                        savepoint.rollback()?;
+                        outcomes.push(Err(e));
+                    }
+                }
+            }
+        }
+    }
+    let moved = tx.execute(ADVANCE_HEAD_SQL, params![head.0, head.1, start.0, start.1])?;
+    if moved != 1 {
+        return Err(DbError::Changed(
+            "the audit chain head moved under the write lock".into(),
+        ));
+    }
+    tx.commit()?;
+    Ok(outcomes)
+}
+
+fn insert(conn: &Connection, records: &[AuditRecord]) -> Result<(), DbError> {
+    let mut insert = conn.prepare_cached(&INSERT_SQL)?;
+    for r in records {
+        insert.execute(params![
+            r.seq,
+            r.at_ms,
+            r.actor,
+            r.actor_role,
+            r.action,
+            r.subject,
+            r.subject_org,
+            r.purpose,
+            r.detail,
+            r.prev_hash,
+            r.hash
+        ])?;
+    }
+    Ok(())
+}
+
+fn execute(conn: &Connection, statements: &[Statement], seqs: &[i64]) -> Result<(), DbError> {
+    for statement in statements {
+        let params = statement.bound(seqs)?;
+        conn.prepare_cached(statement.sql)?
+            .execute(rusqlite::params_from_iter(params))?;
+    }
+    Ok(())
+}
+
+impl rusqlite::ToSql for Bound<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Bound::Int(i) => ToSqlOutput::from(*i),
+            Bound::Text(t) => ToSqlOutput::from(*t),
+        })
+    }
 }
