@@ -50,8 +50,9 @@
 //!   slow (about 30 µs for a 1.7 KB credential, more than half an Ed25519 verification), so
 //!   documents in the subset where `serde_json`'s compact output already is the canonical
 //!   form (integers within ±2^53, no floats, sorted keys without characters ≥ U+E000) are
-//!   written by `serde_json` instead; a property test holds both to identical bytes. This
-//!   is what makes offline verification reach DESIGN.md's 0.7× of raw Ed25519.
+//!   written by `serde_json` instead (`kernel::jcs`, shared with the audit chain); a
+//!   property test holds both to identical bytes. This is what makes offline verification
+//!   reach DESIGN.md's 0.7× of raw Ed25519.
 //! - `bs58` for multibase base58btc (proof values; the `z6Mk…` key form is
 //!   `federation::directory::{encode_public_key, decode_public_key}`, not rewritten here);
 //!   `base64` for the status list's base64url.
@@ -67,7 +68,6 @@
 
 pub mod code;
 pub mod did;
-mod jcs;
 pub mod proof;
 pub mod status;
 pub mod trust;

@@ -24,8 +24,8 @@ use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 
 use crate::did::resolve_did_key;
-use crate::jcs::{self, Without};
 use crate::{CredentialError, parse_time};
+use kernel::jcs::{self, Without};
 
 /// The only proof type.
 pub const PROOF_TYPE: &str = "DataIntegrityProof";

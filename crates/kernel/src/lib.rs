@@ -8,6 +8,7 @@ pub mod access;
 pub mod division;
 pub mod employment;
 pub mod ids;
+pub mod jcs;
 pub mod lang;
 pub mod student_status;
 

@@ -9,6 +9,7 @@
 //! concurrent requests into one transaction (group commit) and returns only once the entry
 //! is durable: a read is answered only after it has been audited.
 
+use kernel::jcs;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
@@ -80,34 +81,40 @@ pub struct AuditRecord {
 impl AuditRecord {
     /// The hash this row must carry, computed from its own fields and `prev_hash`.
     pub fn expected_hash(&self) -> String {
+        // Members in JCS order (ASCII names, sorted), so that serde_json's compact output is
+        // the canonical form whenever both numbers are within ±2^53 (kernel::jcs says why).
         #[derive(Serialize)]
         struct Hashed<'a> {
-            seq: i64,
-            at_ms: i64,
+            action: &'a str,
             actor: &'a str,
             actor_role: &'a str,
-            action: &'a str,
-            subject: Option<&'a str>,
-            subject_org: Option<&'a str>,
-            purpose: &'a str,
+            at_ms: i64,
             detail: &'a str,
             prev_hash: &'a str,
+            purpose: &'a str,
+            seq: i64,
+            subject: Option<&'a str>,
+            subject_org: Option<&'a str>,
         }
         let hashed = Hashed {
-            seq: self.seq,
-            at_ms: self.at_ms,
+            action: &self.action,
             actor: &self.actor,
             actor_role: &self.actor_role,
-            action: &self.action,
-            subject: self.subject.as_deref(),
-            subject_org: self.subject_org.as_deref(),
-            purpose: &self.purpose,
+            at_ms: self.at_ms,
             detail: &self.detail,
             prev_hash: &self.prev_hash,
+            purpose: &self.purpose,
+            seq: self.seq,
+            subject: self.subject.as_deref(),
+            subject_org: self.subject_org.as_deref(),
         };
         // Serialising plain strings and integers cannot fail.
-        let canonical = serde_json_canonicalizer::to_vec(&hashed).unwrap_or_default();
-        hex::encode(Sha256::digest(&canonical))
+        let canonical = if jcs::safe_integer(self.seq) && jcs::safe_integer(self.at_ms) {
+            serde_json::to_vec(&hashed)
+        } else {
+            serde_json_canonicalizer::to_vec(&hashed)
+        };
+        hex::encode(Sha256::digest(canonical.unwrap_or_default()))
     }
 }
 
@@ -132,7 +139,7 @@ fn chain(entries: &[AuditEntry], mut seq: i64, mut prev: String, now: i64) -> Ve
             subject: e.subject.clone(),
             subject_org: e.subject_org.clone(),
             purpose: e.purpose.clone(),
-            detail: serde_json_canonicalizer::to_string(&e.detail).unwrap_or_default(),
+            detail: jcs::to_string(&e.detail).unwrap_or_default(),
             prev_hash: prev,
             hash: String::new(),
         };
@@ -606,4 +613,67 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, DbError> {
         head_seq,
         first_broken,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The hash as the chain has always defined it: the RFC 8785 library over the fields.
+    fn reference_hash(r: &AuditRecord) -> String {
+        let fields = serde_json::json!({
+            "seq": r.seq, "at_ms": r.at_ms, "actor": r.actor, "actor_role": r.actor_role,
+            "action": r.action, "subject": r.subject, "subject_org": r.subject_org,
+            "purpose": r.purpose, "detail": r.detail, "prev_hash": r.prev_hash,
+        });
+        hex::encode(Sha256::digest(
+            serde_json_canonicalizer::to_vec(&fields).unwrap(),
+        ))
+    }
+
+    fn record(seq: i64, at_ms: i64, text: String, subject: Option<String>) -> AuditRecord {
+        AuditRecord {
+            seq,
+            at_ms,
+            actor: text.clone(),
+            actor_role: "school_admin".into(),
+            action: "student.read".into(),
+            subject: subject.clone(),
+            subject_org: subject,
+            purpose: text.clone(),
+            detail: text,
+            prev_hash: GENESIS_HASH.into(),
+            hash: String::new(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        /// Chains written before the fast path verify after it, and the other way round.
+        #[test]
+        fn hash_is_the_canonical_one(
+            seq in prop_oneof![0..1_000_000i64, any::<i64>()],
+            at_ms in prop_oneof![1_700_000_000_000..1_900_000_000_000i64, any::<i64>()],
+            text in "[a-z\\x00-\\x1f\"\\\\/\u{e9}\u{2028}\u{e000}\u{1f600}学籍]{0,12}",
+            subject in proptest::option::of("[0-9Gx]{0,19}"),
+        ) {
+            let r = record(seq, at_ms, text, subject);
+            prop_assert_eq!(r.expected_hash(), reference_hash(&r));
+        }
+    }
+
+    #[test]
+    fn details_are_canonical() {
+        let detail =
+            serde_json::json!({"z": 1, "message_id": "m", "a": {"c": [1, "二"], "b": null}});
+        let e = AuditEntry::new("u", "r", "a", "p").detail(detail);
+        let records = chain(&[e], 0, GENESIS_HASH.into(), 1);
+        assert_eq!(
+            records[0].detail,
+            r#"{"a":{"b":null,"c":[1,"二"]},"message_id":"m","z":1}"#
+        );
+        assert_eq!(records[0].hash, reference_hash(&records[0]));
+    }
 }

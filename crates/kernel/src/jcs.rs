@@ -1,5 +1,5 @@
 //! RFC 8785 (JCS) canonical bytes of a JSON object, optionally without one member, written
-//! without cloning the object.
+//! without cloning the object: what credential proofs sign and what the audit chain hashes.
 //!
 //! `serde_json_canonicalizer` is the reference and handles every document. It is general
 //! (it buffers each member, re-parses each key to sort by UTF-16 code units, and formats
@@ -29,8 +29,13 @@ use serde_json::{Map, Value};
 /// The largest integer a double holds exactly.
 const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
+/// Whether JCS writes `i` as serde_json does (its decimal digits).
+pub fn safe_integer(i: i64) -> bool {
+    i.unsigned_abs() <= MAX_SAFE_INTEGER
+}
+
 /// An object without one member (none when `skip` is not a key of it).
-pub(crate) struct Without<'a> {
+pub struct Without<'a> {
     pub map: &'a Map<String, Value>,
     pub skip: &'a str,
 }
@@ -48,11 +53,20 @@ impl Serialize for Without<'_> {
 }
 
 /// Writes the canonical form of `value` to `out`.
-pub(crate) fn to_writer<W: io::Write>(value: &Without<'_>, out: &mut W) -> serde_json::Result<()> {
+pub fn to_writer<W: io::Write>(value: &Without<'_>, out: &mut W) -> serde_json::Result<()> {
     if plain_object(value.map, Some(value.skip)) {
         serde_json::to_writer(out, value)
     } else {
         serde_json_canonicalizer::to_writer(value, out)
+    }
+}
+
+/// The canonical text of any JSON value.
+pub fn to_string(value: &Value) -> serde_json::Result<String> {
+    if plain(value) {
+        serde_json::to_string(value)
+    } else {
+        serde_json_canonicalizer::to_string(value)
     }
 }
 
@@ -137,6 +151,19 @@ mod tests {
     }
 
     #[test]
+    fn any_value_as_text() {
+        for value in [
+            json!(null),
+            json!([1, 2.5]),
+            json!("a"),
+            json!({"b": 1, "a": [true]}),
+        ] {
+            let reference = serde_json_canonicalizer::to_string(&value).unwrap();
+            assert_eq!(to_string(&value).unwrap(), reference);
+        }
+    }
+
+    #[test]
     fn skip_leaves_out_one_member() {
         let doc = json!({"a": 1, "proof": {"x": 1}, "z": 2});
         let mut out = Vec::new();
@@ -210,6 +237,7 @@ mod tests {
         ) {
             let value = Value::Object(map.into_iter().collect());
             prop_assert_eq!(ours(&value), reference(&value));
+            prop_assert_eq!(to_string(&value).unwrap().into_bytes(), reference(&value));
         }
     }
 }
