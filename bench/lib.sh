@@ -67,7 +67,9 @@ per_sec() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", n / s; el
 mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 # met VALUE OP TARGET -> yes/no
 met() { awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN {
-    ok = (op == ">=") ? (v >= t) : (op == "<") ? (v < t) : 0; print (ok ? "yes" : "NO") }'; }
+    ok = (op == ">=") ? (v >= t) : (op == "<") ? (v < t) : (op == "<=") ? (v <= t) : -1
+    if (ok < 0) { print "unknown operator " op > "/dev/stderr"; exit 2 }
+    print (ok ? "yes" : "NO") }'; }
 
 # A fresh PostgreSQL database; its name is remembered so that cleanup_pg drops it.
 PG_DATABASES=()
