@@ -298,7 +298,7 @@ impl AuditLog {
         match &self.sender {
             Sender::Task(s, _) => s.send((entry, ack)).await.map_err(|_| stopped())?,
             Sender::Thread(s) => s
-                .send(sqlite::Job::Record(entry, ack))
+                .send(sqlite::Job::Stage(sqlite::Staged::Record(entry, ack)))
                 .map_err(|_| stopped())?,
         }
         done.await.map_err(|_| stopped())?.map_err(AuditUnavailable)
@@ -323,7 +323,8 @@ impl AuditLog {
                     reply,
                 };
                 let stopped = || DbError::GroupCommit("the audit writer stopped".into());
-                s.send(sqlite::Job::Write(write)).map_err(|_| stopped())?;
+                s.send(sqlite::Job::Stage(sqlite::Staged::Write(write)))
+                    .map_err(|_| stopped())?;
                 done.await.map_err(|_| stopped())?
             }
             Sender::Task(_, db) => {

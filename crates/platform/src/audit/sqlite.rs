@@ -21,18 +21,42 @@ use super::{
 use crate::db::{DbError, WriteGate};
 
 pub(super) enum Job {
-    Record(AuditEntry, Ack),
-    Write(Write),
+    Stage(Staged),
     Read(Box<dyn FnOnce(&Connection) + Send>),
 }
 
-/// What waits for the next commit.
-enum Staged {
+/// What waits for the next commit: a read's audit entry, or entries with statements.
+pub(super) enum Staged {
     Record(AuditEntry, Ack),
     Write(Write),
 }
 
 type Outcome = Result<Vec<i64>, DbError>;
+
+impl Staged {
+    /// The entries to chain and the statements to run with them.
+    fn parts(&self) -> (&[AuditEntry], &[Statement]) {
+        match self {
+            Staged::Record(entry, _) => (std::slice::from_ref(entry), &[]),
+            Staged::Write(w) => (&w.entries, &w.statements),
+        }
+    }
+
+    /// Tells the requester; it may have gone away, and what committed stays committed.
+    fn answer(self, outcome: Outcome) {
+        match self {
+            Staged::Record(_, ack) => {
+                let reply = outcome
+                    .map(|seqs| seqs.first().copied().unwrap_or_default())
+                    .map_err(|e| e.to_string());
+                let _ = ack.send(reply);
+            }
+            Staged::Write(w) => {
+                let _ = w.reply.send(outcome);
+            }
+        }
+    }
+}
 
 /// Page cache of the writer's connection: the audit indexes' leaves. Larger costs more at
 /// each commit (SQLite walks the cache), and the hot reads' pages are mapped anyway.
@@ -81,15 +105,9 @@ fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {
 fn refuse(reason: &str, jobs: &Receiver<Job>) {
     tracing::error!(reason, "the audit writer could not open the database");
     for job in jobs {
-        match job {
-            Job::Record(_, ack) => {
-                let _ = ack.send(Err(reason.to_owned()));
-            }
-            Job::Write(w) => {
-                let _ = w.reply.send(Err(DbError::GroupCommit(reason.to_owned())));
-            }
-            // The reply sender is dropped unanswered, which the caller reports.
-            Job::Read(_) => {}
+        // A read's reply sender is dropped unanswered, which the caller reports.
+        if let Job::Stage(staged) = job {
+            staged.answer(Err(DbError::GroupCommit(reason.to_owned())));
         }
     }
 }
@@ -104,8 +122,7 @@ fn run(mut conn: Connection, gate: &WriteGate, jobs: &Receiver<Job>) {
         while let Some(job) = next.take().or_else(|| jobs.try_recv().ok()) {
             match job {
                 Job::Read(query) => query(&conn),
-                Job::Record(entry, ack) => staged.push(Staged::Record(entry, ack)),
-                Job::Write(w) => staged.push(Staged::Write(w)),
+                Job::Stage(job) => staged.push(job),
             }
             if staged.len() >= BATCH {
                 flush(&mut conn, gate, &mut staged);
@@ -136,22 +153,11 @@ fn flush(conn: &mut Connection, gate: &WriteGate, staged: &mut Vec<Staged>) {
         }
     };
     for (job, outcome) in staged.drain(..).zip(outcomes) {
-        // The requester may have gone away; what committed stays committed.
-        match job {
-            Staged::Record(_, ack) => {
-                let reply = outcome
-                    .map(|seqs| seqs.first().copied().unwrap_or_default())
-                    .map_err(|e| e.to_string());
-                let _ = ack.send(reply);
-            }
-            Staged::Write(w) => {
-                let _ = w.reply.send(outcome);
-            }
-        }
+        job.answer(outcome);
     }
 }
 
-/// One transaction for the whole batch, each write with statements under a savepoint of its
+/// One transaction for the whole batch, each job with statements under a savepoint of its
 /// own: the outcome of every staged job, in order, or the error that failed the batch.
 fn write(conn: &mut Connection, staged: &[Staged]) -> Result<Vec<Outcome>, DbError> {
     let now = crate::now_ms();
@@ -164,33 +170,26 @@ fn write(conn: &mut Connection, staged: &[Staged]) -> Result<Vec<Outcome>, DbErr
     let mut head = start.clone();
     let mut outcomes = Vec::with_capacity(staged.len());
     for job in staged {
-        match job {
-            Staged::Record(entry, _) => {
-                let records = chain(std::slice::from_ref(entry), head.0, head.1.clone(), now);
-                insert(&tx, &records)?;
-                head = last_of(&records, &head);
-                outcomes.push(Ok(vec![head.0]));
+        let (entries, statements) = job.parts();
+        let records = chain(entries, head.0, head.1.clone(), now);
+        let seqs: Vec<i64> = records.iter().map(|r| r.seq).collect();
+        if statements.is_empty() {
+            // Only audit rows: nothing of its own can fail.
+            insert(&tx, &records)?;
+        } else {
+            let mut savepoint = tx.savepoint()?;
+            let done =
+                insert(&savepoint, &records).and_then(|()| execute(&savepoint, statements, &seqs));
+            if let Err(e) = done {
+                // This job alone is undone; the chain goes on from where it was.
+                savepoint.rollback()?;
+                outcomes.push(Err(e));
+                continue;
             }
-            Staged::Write(w) => {
-                let records = chain(&w.entries, head.0, head.1.clone(), now);
-                let seqs: Vec<i64> = records.iter().map(|r| r.seq).collect();
-                let mut savepoint = tx.savepoint()?;
-                let done = insert(&savepoint, &records)
-                    .and_then(|()| execute(&savepoint, &w.statements, &seqs));
-                match done {
-                    Ok(()) => {
-                        savepoint.commit()?;
-                        head = last_of(&records, &head);
-                        outcomes.push(Ok(seqs));
-                    }
-                    Err(e) => {
-                        // This write alone is undone; the chain goes on from where it was.
-                        savepoint.rollback()?;
-                        outcomes.push(Err(e));
-                    }
-                }
-            }
+            savepoint.commit()?;
         }
+        head = last_of(&records, &head);
+        outcomes.push(Ok(seqs));
     }
     let moved = tx.execute(ADVANCE_HEAD_SQL, params![head.0, head.1, start.0, start.1])?;
     if moved != 1 {
