@@ -1,7 +1,8 @@
 //! The audit chain: append-only in the database, concurrent appends stay one chain, and
 //! every kind of tampering is named by `verify` at the first broken link.
 
-use platform::audit::{self, AuditEntry, BrokenLink};
+use platform::audit::{self, AuditEntry, BrokenLink, Param, Statement};
+use platform::db::DbError;
 use platform::{Db, on_db};
 
 use crate::on_both_engines;
@@ -9,6 +10,7 @@ use crate::support::{Engine, TestApp};
 
 on_both_engines!(
     concurrent_appends_form_one_chain,
+    a_failing_write_is_undone_alone,
     two_writers_share_one_chain,
     newer_schema_is_refused
 );
@@ -68,6 +70,67 @@ async fn concurrent_appends_form_one_chain(app: TestApp) {
             .await
             .is_err()
     );
+    app.stop().await;
+}
+
+/// Writes with statements (how the message log is written) commit with their entries, and
+/// one that fails — a nonce seen before — is undone alone, even among concurrent ones that
+/// share its group commit: no entry of it in the chain, which stays whole.
+async fn a_failing_write_is_undone_alone(app: TestApp) {
+    let db = app.db.clone();
+    let log = audit::AuditLog::start(db.clone());
+    let nonce = |n: &str| Statement {
+        sql: "INSERT INTO federation_nonces (keyid, nonce, created) VALUES ($1, $2, $3)",
+        params: vec![
+            Param::Text("k".into()),
+            Param::Text(n.into()),
+            Param::Int(1),
+        ],
+    };
+    let entry = |i: usize| {
+        AuditEntry::new("node:SC", "federation", "federation.received", "p")
+            .detail(serde_json::json!({ "i": i }))
+    };
+    log.append_with(vec![entry(0)], vec![nonce("n0")])
+        .await
+        .unwrap();
+    // Twenty writes at once, one of them replaying n0.
+    let writes: Vec<_> = (1..=20)
+        .map(|i| {
+            let log = log.clone();
+            let n = if i == 10 {
+                "n0".to_owned()
+            } else {
+                format!("n{i}")
+            };
+            let statement = nonce(&n);
+            tokio::spawn(async move {
+                log.append_with(vec![entry(i), entry(i)], vec![statement])
+                    .await
+            })
+        })
+        .collect();
+    let mut committed = 0;
+    for (i, w) in (1..=20).zip(writes) {
+        match w.await.unwrap() {
+            Ok(seqs) => {
+                assert_eq!(seqs.len(), 2);
+                committed += 1;
+            }
+            Err(DbError::Duplicate { .. }) => assert_eq!(i, 10, "only the replay fails"),
+            Err(e) => panic!("write {i}: {e}"),
+        }
+    }
+    assert_eq!(committed, 19);
+    let received: (i64,) = on_db!(&db, p => sqlx::query_as(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'federation.received'")
+        .fetch_one(p).await.unwrap());
+    // n0's write, then two entries for each committed write and none for the replay.
+    assert_eq!(received.0, 1 + 2 * 19);
+    let nonces: (i64,) = on_db!(&db, p => sqlx::query_as("SELECT COUNT(*) FROM federation_nonces")
+        .fetch_one(p).await.unwrap());
+    assert_eq!(nonces.0, 20);
+    assert_eq!(audit::verify(&db).await.unwrap().first_broken, None);
     app.stop().await;
 }
 
