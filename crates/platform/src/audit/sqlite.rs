@@ -95,10 +95,14 @@ pub(super) fn start(pool: &sqlx::SqlitePool, gate: &WriteGate) -> Sender<Job> {
         .name("audit-sqlite".into())
         .spawn(move || match open(&path) {
             Ok(conn) => {
-                // The checkpointer stops when `_running` is dropped, with the writer.
-                let (_running, stopped) = std::sync::mpsc::channel::<()>();
-                start_checkpointer(path, gate.clone(), stopped);
+                let (running, stopped) = std::sync::mpsc::channel::<()>();
+                let checkpointer = start_checkpointer(path, gate.clone(), stopped);
                 run(conn, &gate, &jobs);
+                // The checkpointer's connection closes before the writer thread ends.
+                drop(running);
+                if let Some(thread) = checkpointer {
+                    let _ = thread.join();
+                }
             }
             Err(e) => refuse(&e.to_string(), &jobs),
         });
@@ -109,7 +113,12 @@ pub(super) fn start(pool: &sqlx::SqlitePool, gate: &WriteGate) -> Sender<Job> {
     sender
 }
 
-fn start_checkpointer(path: std::path::PathBuf, gate: WriteGate, stopped: Receiver<()>) {
+/// Runs until `stopped`'s sender is dropped.
+fn start_checkpointer(
+    path: std::path::PathBuf,
+    gate: WriteGate,
+    stopped: Receiver<()>,
+) -> Option<std::thread::JoinHandle<()>> {
     let spawned = std::thread::Builder::new()
         .name("audit-checkpoint".into())
         .spawn(move || {
@@ -126,10 +135,12 @@ fn start_checkpointer(path: std::path::PathBuf, gate: WriteGate, stopped: Receiv
                 }
             }
         });
-    if let Err(e) = spawned {
-        // The log still gets copied: the pool's connections checkpoint after their commits.
-        tracing::error!(error = %e, "the checkpointer thread could not start");
-    }
+    spawned
+        .inspect_err(|e| {
+            // The log still gets copied: the pool's connections checkpoint after their commits.
+            tracing::error!(error = %e, "the checkpointer thread could not start");
+        })
+        .ok()
 }
 
 /// Copies the log into the database file alongside the writer, and lets the log start
