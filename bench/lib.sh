@@ -33,6 +33,9 @@ machine() {
     echo "binary: $CHUANYU ($("$CHUANYU" --version 2>/dev/null || echo '?'), built $(date -u -r "$CHUANYU" '+%Y-%m-%d %H:%M UTC'), sha256 $(sha256sum "$CHUANYU" | cut -c1-12))"
     echo "repo:   $BENCH_ROOT at $(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$BENCH_ROOT" diff --quiet HEAD -- crates Cargo.toml Cargo.lock 2>/dev/null || echo ' + uncommitted changes in crates/') when the run ended"
     echo "sqlite3: $(sqlite3 --version 2>/dev/null | cut -d' ' -f1)  psql: $(psql --version 2>/dev/null | awk '{print $3}')  server: $(psql -XAtq -d postgres -c 'SHOW server_version' 2>/dev/null || echo '?')"
+    # Share of the last minute in which runnable tasks waited for a CPU: how busy the
+    # machine's neighbours were (PSI; absent on old kernels).
+    echo "cpu pressure: $(sed -n 's/^some avg10=\([0-9.]*\) avg60=\([0-9.]*\).*/\2 % (last 60 s), \1 % (last 10 s)/p' /proc/pressure/cpu 2>/dev/null || echo '?')"
 }
 
 # Generated data for N students, reused across scripts and runs: prints the directory.
@@ -111,16 +114,29 @@ import_field() { sed -n "s/.* $1 \([0-9]*\).*/\1/p" "$2" | head -n 1; }
 # The server's CPU time (user + system, in clock ticks) is read before and after each run:
 # CPU per request is far less sensitive to a noisy neighbour than requests/s.
 server_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
+# The PostgreSQL server's CPU time (all its processes, in clock ticks) on a --pg run, where
+# the database's own work is outside chuanyu's process; 0 on SQLite.
+database_ticks() {
+    [[ ${ENGINE:-sqlite} == postgres ]] || { echo 0; return; }
+    local pid total=0
+    for pid in $(pgrep -u postgres); do
+        total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$total"
+}
 run_wrk() {
     log "wrk $1: -t$THREADS -c$CONNECTIONS -d$DURATION"
-    local before
+    local before db_before
     before=$(server_ticks)
+    db_before=$(database_ticks)
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency -s "$LUA" "$BASE" >"$RUN/$1.wrk" 2>&1
     echo $(($(server_ticks) - before)) >"$RUN/$1.ticks"
+    echo $(($(database_ticks) - db_before)) >"$RUN/$1.dbticks"
 }
-# cpu_of NAME: "<server CPU % of one core> <CPU microseconds per response>"
+# cpu_of NAME [ticks|dbticks]: "<CPU % of one core> <CPU microseconds per response>" of
+# the server (default) or of PostgreSQL's processes
 cpu_of() {
-    awk -v t="$(cat "$RUN/$1.ticks")" -v hz="$(getconf CLK_TCK)" -v n="$(responses_of "$1")" \
+    awk -v t="$(cat "$RUN/$1.${2:-ticks}")" -v hz="$(getconf CLK_TCK)" -v n="$(responses_of "$1")" \
         -v d="$(awk '/requests in/ {sub(/s,$/, "", $4); print $4}' "$RUN/$1.wrk")" \
         'BEGIN { printf "%.0f %.0f", 100 * t / hz / d, 1e6 * t / hz / n }'
 }

@@ -202,6 +202,10 @@ report() {
         printf '%-10s %10s %8s %8s %10s %8s %8s %9s  %s\n' "$k" "$(rps_of $k)" "$(pct_of $k 50)" "$(pct_of $k 99)" \
             "$(responses_of $k)" "$(bad_of $k)" "$cpu_pct" "$cpu_us" "$(errors_of $k)"
     done
+    if [[ $ENGINE == postgres ]]; then
+        read -r cpu_pct cpu_us <<<"$(cpu_of lookup dbticks)"
+        echo "PostgreSQL's own processes during the look-up run: $cpu_pct % of a core, $cpu_us us of CPU per look-up (not in 'srv CPU', which is chuanyu alone)"
+    fi
     echo "audit_log rows added during the look-up run: $((audit_after - audit_before)) (look-ups answered: $(responses_of lookup))"
     echo "ratio lookup / mean(healthz) = $L / $HMEAN = $R  (target >= 0.3: $(met "$R" '>=' 0.3))"
     echo "lookup p99 = $P99 ms  (target < 10 ms: $(met "$P99" '<' 10))"
