@@ -33,8 +33,8 @@ machine() {
     echo "binary: $CHUANYU ($("$CHUANYU" --version 2>/dev/null || echo '?'), built $(date -u -r "$CHUANYU" '+%Y-%m-%d %H:%M UTC'), sha256 $(sha256sum "$CHUANYU" | cut -c1-12))"
     echo "repo:   $BENCH_ROOT at $(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$BENCH_ROOT" diff --quiet HEAD -- crates Cargo.toml Cargo.lock 2>/dev/null || echo ' + uncommitted changes in crates/') when the run ended"
     echo "sqlite3: $(sqlite3 --version 2>/dev/null | cut -d' ' -f1)  psql: $(psql --version 2>/dev/null | awk '{print $3}')  server: $(psql -XAtq -d postgres -c 'SHOW server_version' 2>/dev/null || echo '?')"
-    # Share of the last minute in which runnable tasks waited for a CPU: how busy the
-    # machine's neighbours were (PSI; absent on old kernels).
+    # Share of time in which runnable tasks waited for a CPU, over the last 60 and 10 s:
+    # how busy the machine's neighbours were (PSI; absent on old kernels).
     echo "cpu pressure: $(sed -n 's/^some avg10=\([0-9.]*\) avg60=\([0-9.]*\).*/\2 % (last 60 s), \1 % (last 10 s)/p' /proc/pressure/cpu 2>/dev/null || echo '?')"
 }
 
@@ -113,14 +113,15 @@ import_field() { sed -n "s/.* $1 \([0-9]*\).*/\1/p" "$2" | head -n 1; }
 # run_wrk NAME: wrk with the environment set by the caller; output in $RUN/NAME.wrk
 # The server's CPU time (user + system, in clock ticks) is read before and after each run:
 # CPU per request is far less sensitive to a noisy neighbour than requests/s.
-server_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
-# The PostgreSQL server's CPU time (all its processes, in clock ticks) on a --pg run, where
-# the database's own work is outside chuanyu's process; 0 on SQLite.
+ticks_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+server_ticks() { ticks_of "$SERVER_PID"; }
+# The PostgreSQL server's CPU time (all its processes) on a --pg run, where the database's
+# own work is outside chuanyu's process; 0 on SQLite.
 database_ticks() {
     [[ ${ENGINE:-sqlite} == postgres ]] || { echo 0; return; }
     local pid total=0
     for pid in $(pgrep -u postgres); do
-        total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+        total=$((total + $(ticks_of "$pid" 2>/dev/null || echo 0))) # it may have ended
     done
     echo "$total"
 }
