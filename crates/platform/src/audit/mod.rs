@@ -285,8 +285,8 @@ impl AuditLog {
             Db::Sqlite(pool, gate) => AuditLog {
                 sender: Sender::Thread(sqlite::start(pool, gate)),
             },
-            Db::Postgres(_) => AuditLog {
-                sender: Sender::Task(start_task(db.clone()), db),
+            Db::Postgres(pool) => AuditLog {
+                sender: Sender::Task(start_task(pool.clone()), db),
             },
         }
     }
@@ -385,10 +385,10 @@ fn acknowledge(batch: impl Iterator<Item = Ack>, result: &Result<Vec<i64>, DbErr
     }
 }
 
-fn start_task(db: Db) -> mpsc::Sender<Pending> {
+fn start_task(pool: sqlx::PgPool) -> mpsc::Sender<Pending> {
     let (sender, mut receiver) = mpsc::channel::<Pending>(4 * BATCH);
     tokio::spawn(async move {
-        let mut writer = Writer { db, head: None };
+        let mut writer = Writer { pool, head: None };
         let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
         while receiver.recv_many(&mut batch, BATCH).await > 0 {
             // Let requests already on their way join this commit: one more round of
@@ -408,11 +408,11 @@ fn start_task(db: Db) -> mpsc::Sender<Pending> {
     sender
 }
 
-/// The group-commit writer and the chain head it last wrote, so a batch costs BEGIN, one
-/// UPDATE, one INSERT and COMMIT. It borrows a connection per batch only: holding one for
-/// good would keep `Db::close` waiting forever.
+/// The group-commit writer on PostgreSQL and the chain head it last wrote. A batch is one
+/// statement ([`APPEND_IF_HEAD_SQL`]) in a transaction of its own: one round trip and one
+/// commit whatever the batch's size, and one prepared statement for every size.
 struct Writer {
-    db: Db,
+    pool: sqlx::PgPool,
     head: Option<(i64, String)>,
 }
 
@@ -427,27 +427,49 @@ impl Writer {
     }
 
     async fn try_write(&mut self, entries: &[AuditEntry]) -> Result<Vec<i64>, DbError> {
-        let mut conn = self.db.acquire().await?;
         // Another writer may append between our batches; the conditional UPDATE notices,
-        // and the batch is chained again from the real head.
+        // nothing is inserted, and the batch is chained again from the real head.
         for _ in 0..HEAD_RETRIES {
-            let mut tx = conn.begin().await?;
             let head = match self.head.take() {
                 Some(h) => h,
-                None => {
-                    on_tx!(&mut tx, c => sqlx::query_as(HEAD_SQL).fetch_one(&mut *c).await?)
-                }
+                None => sqlx::query_as(HEAD_SQL).fetch_one(&self.pool).await?,
             };
             let records = chain(entries, head.0, head.1.clone(), crate::now_ms());
             let last = last_of(&records, &head);
-            if !advance_head(&mut tx, &head, &last).await? {
-                drop(tx); // rolls back
-                continue;
+            let column = |f: fn(&AuditRecord) -> &str| records.iter().map(f).collect::<Vec<_>>();
+            let inserted = sqlx::query(APPEND_IF_HEAD_SQL)
+                .bind(last.0)
+                .bind(&last.1)
+                .bind(head.0)
+                .bind(&head.1)
+                .bind(records.iter().map(|r| r.seq).collect::<Vec<_>>())
+                .bind(records.iter().map(|r| r.at_ms).collect::<Vec<_>>())
+                .bind(column(|r| &r.actor))
+                .bind(column(|r| &r.actor_role))
+                .bind(column(|r| &r.action))
+                .bind(
+                    records
+                        .iter()
+                        .map(|r| r.subject.as_deref())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    records
+                        .iter()
+                        .map(|r| r.subject_org.as_deref())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(column(|r| &r.purpose))
+                .bind(column(|r| &r.detail))
+                .bind(column(|r| &r.prev_hash))
+                .bind(column(|r| &r.hash))
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+            if inserted == records.len() as u64 {
+                self.head = Some(last);
+                return Ok(records.iter().map(|r| r.seq).collect());
             }
-            insert(&mut tx, &records).await?;
-            tx.commit().await?;
-            self.head = Some(last);
-            return Ok(records.iter().map(|r| r.seq).collect());
         }
         Err(head_kept_moving())
     }
@@ -456,6 +478,17 @@ impl Writer {
 const HEAD_SQL: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
 const ADVANCE_HEAD_SQL: &str =
     "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3 AND hash = $4";
+/// [`ADVANCE_HEAD_SQL`] and the batch's rows in one statement, so in one transaction: the
+/// rows (one array per column) go in only if the head moved, i.e. was still where this
+/// writer left it. The uncorrelated `EXISTS` runs first, once, and with it the UPDATE.
+const APPEND_IF_HEAD_SQL: &str = "WITH moved AS (\
+       UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3 AND hash = $4 \
+       RETURNING 1) \
+     INSERT INTO audit_log (seq, at_ms, actor, actor_role, action, subject, subject_org, \
+       purpose, detail, prev_hash, hash) \
+     SELECT * FROM UNNEST($5::int8[], $6::int8[], $7::text[], $8::text[], $9::text[], \
+       $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[]) \
+     WHERE EXISTS (SELECT 1 FROM moved)";
 /// Attempts to chain a batch onto a head that other writers keep moving.
 const HEAD_RETRIES: usize = 8;
 
