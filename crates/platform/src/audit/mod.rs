@@ -155,10 +155,7 @@ fn chain(entries: &[AuditEntry], mut seq: i64, mut prev: String, now: i64) -> Ve
 async fn insert(tx: &mut Tx<'_>, records: &[AuditRecord]) -> Result<(), DbError> {
     for chunk in records.chunks(ROWS_PER_INSERT) {
         on_tx!(&mut *tx, conn => {
-            let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO audit_log (seq, at_ms, actor, actor_role, action, subject, subject_org, \
-                 purpose, detail, prev_hash, hash) ",
-            );
+            let mut q = sqlx::QueryBuilder::new(format!("INSERT INTO audit_log ({COLUMNS}) "));
             q.push_values(chunk, |mut b, r| {
                 b.push_bind(r.seq).push_bind(r.at_ms).push_bind(&r.actor).push_bind(&r.actor_role)
                     .push_bind(&r.action).push_bind(&r.subject).push_bind(&r.subject_org)
@@ -436,39 +433,32 @@ impl Writer {
             };
             let records = chain(entries, head.0, head.1.clone(), crate::now_ms());
             let last = last_of(&records, &head);
-            let column = |f: fn(&AuditRecord) -> &str| records.iter().map(f).collect::<Vec<_>>();
-            let inserted = sqlx::query(APPEND_IF_HEAD_SQL)
+            let seqs: Vec<i64> = records.iter().map(|r| r.seq).collect();
+            let text = |f: fn(&AuditRecord) -> &str| records.iter().map(f).collect::<Vec<_>>();
+            let optional =
+                |f: fn(&AuditRecord) -> Option<&str>| records.iter().map(f).collect::<Vec<_>>();
+            let inserted = sqlx::query(sqlx::AssertSqlSafe(APPEND_IF_HEAD_SQL.as_str()))
                 .bind(last.0)
                 .bind(&last.1)
                 .bind(head.0)
                 .bind(&head.1)
-                .bind(records.iter().map(|r| r.seq).collect::<Vec<_>>())
+                .bind(&seqs)
                 .bind(records.iter().map(|r| r.at_ms).collect::<Vec<_>>())
-                .bind(column(|r| &r.actor))
-                .bind(column(|r| &r.actor_role))
-                .bind(column(|r| &r.action))
-                .bind(
-                    records
-                        .iter()
-                        .map(|r| r.subject.as_deref())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(
-                    records
-                        .iter()
-                        .map(|r| r.subject_org.as_deref())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(column(|r| &r.purpose))
-                .bind(column(|r| &r.detail))
-                .bind(column(|r| &r.prev_hash))
-                .bind(column(|r| &r.hash))
+                .bind(text(|r| &r.actor))
+                .bind(text(|r| &r.actor_role))
+                .bind(text(|r| &r.action))
+                .bind(optional(|r| r.subject.as_deref()))
+                .bind(optional(|r| r.subject_org.as_deref()))
+                .bind(text(|r| &r.purpose))
+                .bind(text(|r| &r.detail))
+                .bind(text(|r| &r.prev_hash))
+                .bind(text(|r| &r.hash))
                 .execute(&self.pool)
                 .await?
                 .rows_affected();
             if inserted == records.len() as u64 {
                 self.head = Some(last);
-                return Ok(records.iter().map(|r| r.seq).collect());
+                return Ok(seqs);
             }
         }
         Err(head_kept_moving())
@@ -479,16 +469,18 @@ const HEAD_SQL: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
 const ADVANCE_HEAD_SQL: &str =
     "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3 AND hash = $4";
 /// [`ADVANCE_HEAD_SQL`] and the batch's rows in one statement, so in one transaction: the
-/// rows (one array per column) go in only if the head moved, i.e. was still where this
-/// writer left it. The uncorrelated `EXISTS` runs first, once, and with it the UPDATE.
-const APPEND_IF_HEAD_SQL: &str = "WITH moved AS (\
-       UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3 AND hash = $4 \
-       RETURNING 1) \
-     INSERT INTO audit_log (seq, at_ms, actor, actor_role, action, subject, subject_org, \
-       purpose, detail, prev_hash, hash) \
-     SELECT * FROM UNNEST($5::int8[], $6::int8[], $7::text[], $8::text[], $9::text[], \
-       $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[]) \
-     WHERE EXISTS (SELECT 1 FROM moved)";
+/// rows (one array per column, in [`COLUMNS`] order) go in only if the head moved, i.e. was
+/// still where this writer left it. The uncorrelated `EXISTS` runs first, once, and with it
+/// the UPDATE.
+static APPEND_IF_HEAD_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH moved AS ({ADVANCE_HEAD_SQL} RETURNING 1) \
+         INSERT INTO audit_log ({COLUMNS}) \
+         SELECT * FROM UNNEST($5::int8[], $6::int8[], $7::text[], $8::text[], $9::text[], \
+           $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[]) \
+         WHERE EXISTS (SELECT 1 FROM moved)"
+    )
+});
 /// Attempts to chain a batch onto a head that other writers keep moving.
 const HEAD_RETRIES: usize = 8;
 
