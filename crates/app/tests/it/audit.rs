@@ -1,7 +1,7 @@
 //! The audit chain: append-only in the database, concurrent appends stay one chain, and
 //! every kind of tampering is named by `verify` at the first broken link.
 
-use platform::audit::{self, AuditEntry, BrokenLink, Param, Statement};
+use platform::audit::{self, AuditEntry, AuditedReadError, BrokenLink, Param, Statement};
 use platform::db::DbError;
 use platform::{Db, on_db};
 
@@ -12,6 +12,7 @@ on_both_engines!(
     concurrent_appends_form_one_chain,
     a_failing_write_is_undone_alone,
     two_writers_share_one_chain,
+    an_audited_read_answers_once_recorded,
     newer_schema_is_refused
 );
 
@@ -70,6 +71,60 @@ async fn concurrent_appends_form_one_chain(app: TestApp) {
             .await
             .is_err()
     );
+    app.stop().await;
+}
+
+async fn entries_about(db: &Db, subject: &str) -> i64 {
+    let subject = subject.to_owned();
+    on_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE subject = $1")
+        .bind(subject).fetch_one(p).await.unwrap())
+}
+
+/// A read and the entry it calls for in one trip to the SQLite writer: the answer comes only
+/// once the entry is in the log; a read that calls for no entry records nothing; a failed
+/// read records nothing either. PostgreSQL has no such writer and says so.
+async fn an_audited_read_answers_once_recorded(app: TestApp) {
+    let db = app.db.clone();
+    let log = audit::AuditLog::start(db.clone());
+    let entry = |subject: &str| {
+        AuditEntry::new("t", "teacher", "student.read", "学籍管理").subject(subject, None)
+    };
+    let read = log
+        .read_audited(
+            |c| c.query_row("SELECT 40 + 2", [], |r| r.get::<_, i64>(0)),
+            move |v| (*v == 42).then(|| entry("G-read")),
+        )
+        .await;
+    let Some(read) = read else {
+        assert!(matches!(db, Db::Postgres(_)), "SQLite reads on the writer");
+        return app.stop().await;
+    };
+    assert_eq!(read.unwrap(), (42, true));
+    assert_eq!(
+        entries_about(&db, "G-read").await,
+        1,
+        "recorded before the answer"
+    );
+
+    let unrecorded = log
+        .read_audited(
+            |c| c.query_row("SELECT 7", [], |r| r.get::<_, i64>(0)),
+            |_| None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(unrecorded.unwrap(), (7, false));
+
+    let failed = log
+        .read_audited(
+            |c| c.query_row("SELECT * FROM no_such_table", [], |r| r.get::<_, i64>(0)),
+            move |_| Some(entry("G-failed")),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(failed, Err(AuditedReadError::Db(_))), "{failed:?}");
+    assert_eq!(entries_about(&db, "G-failed").await, 0);
+    assert_eq!(audit::verify(&db).await.unwrap().first_broken, None);
     app.stop().await;
 }
 

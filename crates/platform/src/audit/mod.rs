@@ -294,9 +294,13 @@ impl AuditLog {
         let (ack, done) = oneshot::channel();
         match &self.sender {
             Sender::Task(s, _) => s.send((entry, ack)).await.map_err(|_| stopped())?,
-            Sender::Thread(s) => s
-                .send(sqlite::Job::Stage(sqlite::Staged::Record(entry, ack)))
-                .map_err(|_| stopped())?,
+            Sender::Thread(s) => {
+                let committed: sqlite::Committed = Box::new(move |outcome| {
+                    let _ = ack.send(outcome);
+                });
+                s.send(sqlite::Job::Stage(sqlite::Staged::Record(entry, committed)))
+                    .map_err(|_| stopped())?
+            }
         }
         done.await.map_err(|_| stopped())?.map_err(AuditUnavailable)
     }
@@ -361,6 +365,7 @@ impl AuditLog {
         let (reply, answer) = oneshot::channel();
         let job = sqlite::Job::Read(Box::new(move |conn| {
             let _ = reply.send(query(conn).map_err(DbError::from));
+            None
         }));
         let stopped = || Err(DbError::Sqlx(sqlx::Error::WorkerCrashed));
         if s.send(job).is_err() {
@@ -368,6 +373,62 @@ impl AuditLog {
         }
         Some(answer.await.unwrap_or_else(|_| stopped()))
     }
+
+    /// [`AuditLog::read_warm`] that also records the access: `entry_for` names the audit
+    /// entry what was read calls for (`None`: nothing to disclose, so nothing to record), and
+    /// the answer comes back once that entry is committed. One trip to the writer instead of
+    /// a read and then a [`AuditLog::record`]. Returns what was read and whether it was
+    /// recorded; `None` on PostgreSQL, as `read_warm`.
+    pub async fn read_audited<T, Q, E>(
+        &self,
+        query: Q,
+        entry_for: E,
+    ) -> Option<Result<(T, bool), AuditedReadError>>
+    where
+        T: Send + 'static,
+        Q: FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+        E: FnOnce(&T) -> Option<AuditEntry> + Send + 'static,
+    {
+        let Sender::Thread(s) = &self.sender else {
+            return None;
+        };
+        let (reply, answer) = oneshot::channel();
+        let job = sqlite::Job::Read(Box::new(move |conn| {
+            let read = match query(conn) {
+                Ok(read) => read,
+                Err(e) => {
+                    let _ = reply.send(Err(DbError::from(e).into()));
+                    return None;
+                }
+            };
+            let Some(entry) = entry_for(&read) else {
+                let _ = reply.send(Ok((read, false)));
+                return None;
+            };
+            let committed: sqlite::Committed = Box::new(move |outcome| {
+                let _ = reply.send(match outcome {
+                    Ok(_) => Ok((read, true)),
+                    Err(e) => Err(AuditUnavailable(e).into()),
+                });
+            });
+            Some(sqlite::Staged::Record(entry, committed))
+        }));
+        let stopped = || Err(AuditUnavailable("writer stopped".into()).into());
+        if s.send(job).is_err() {
+            return Some(stopped());
+        }
+        Some(answer.await.unwrap_or_else(|_| stopped()))
+    }
+}
+
+/// Why [`AuditLog::read_audited`] has no answer: the read failed, or its entry could not be
+/// committed (then nothing read is returned).
+#[derive(Debug, thiserror::Error)]
+pub enum AuditedReadError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Audit(#[from] AuditUnavailable),
 }
 
 /// Hands each entry of a committed (or failed) batch its sequence number (or the error).

@@ -22,19 +22,25 @@ use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::{
-    ADVANCE_HEAD_SQL, Ack, AuditEntry, AuditRecord, BATCH, Bound, COLUMNS, HEAD_SQL, Statement,
-    Write, chain, last_of,
+    ADVANCE_HEAD_SQL, AuditEntry, AuditRecord, BATCH, Bound, COLUMNS, HEAD_SQL, Statement, Write,
+    chain, last_of,
 };
 use crate::db::{DbError, WriteGate};
 
 pub(super) enum Job {
     Stage(Staged),
-    Read(Box<dyn FnOnce(&Connection) + Send>),
+    Read(Read),
 }
+
+/// A read, returning the audit entry it calls for, if any, to commit with the next batch.
+pub(super) type Read = Box<dyn FnOnce(&Connection) -> Option<Staged> + Send>;
+
+/// Told the entry's sequence number once it is committed, or why it is not.
+pub(super) type Committed = Box<dyn FnOnce(Result<i64, String>) + Send>;
 
 /// What waits for the next commit: a read's audit entry, or entries with statements.
 pub(super) enum Staged {
-    Record(AuditEntry, Ack),
+    Record(AuditEntry, Committed),
     Write(Write),
 }
 
@@ -52,12 +58,11 @@ impl Staged {
     /// Tells the requester; it may have gone away, and what committed stays committed.
     fn answer(self, outcome: Outcome) {
         match self {
-            Staged::Record(_, ack) => {
-                let reply = outcome
+            Staged::Record(_, committed) => committed(
+                outcome
                     .map(|seqs| seqs.first().copied().unwrap_or_default())
-                    .map_err(|e| e.to_string());
-                let _ = ack.send(reply);
-            }
+                    .map_err(|e| e.to_string()),
+            ),
             Staged::Write(w) => {
                 let _ = w.reply.send(outcome);
             }
@@ -196,7 +201,7 @@ fn run(mut conn: Connection, gate: &WriteGate, jobs: &Receiver<Job>) {
         let mut next = Some(first);
         while let Some(job) = next.take().or_else(|| jobs.try_recv().ok()) {
             match job {
-                Job::Read(query) => query(&conn),
+                Job::Read(query) => staged.extend(query(&conn)),
                 Job::Stage(job) => staged.push(job),
             }
             if staged.len() >= BATCH {
