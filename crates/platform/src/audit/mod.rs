@@ -359,19 +359,12 @@ impl AuditLog {
         T: Send + 'static,
         F: FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let Sender::Thread(s) = &self.sender else {
-            return None;
-        };
-        let (reply, answer) = oneshot::channel();
-        let job = sqlite::Job::Read(Box::new(move |conn| {
-            let _ = reply.send(query(conn).map_err(DbError::from));
-            None
-        }));
-        let stopped = || Err(DbError::Sqlx(sqlx::Error::WorkerCrashed));
-        if s.send(job).is_err() {
-            return Some(stopped());
-        }
-        Some(answer.await.unwrap_or_else(|_| stopped()))
+        // Calls for no entry, so the only audit error is a writer that has stopped.
+        let read = self.read_audited(query, |_| None).await?;
+        Some(read.map(|(found, _)| found).map_err(|e| match e {
+            AuditedReadError::Db(e) => e,
+            AuditedReadError::Audit(_) => DbError::Sqlx(sqlx::Error::WorkerCrashed),
+        }))
     }
 
     /// [`AuditLog::read_warm`] that also records the access: `entry_for` names the audit
