@@ -166,7 +166,8 @@ pub enum DbError {
     /// From the connections that bypass sqlx (the SQLite audit writer's).
     #[error("database error: {0}")]
     Sqlite(rusqlite::Error),
-    /// A group commit failed as a whole; every write it carried reports this.
+    /// A batched statement (a group commit, a batched read) failed as a whole; every request
+    /// it carried reports this.
     #[error("database error: {0}")]
     GroupCommit(String),
     #[error("migration error: {0}")]

@@ -7,7 +7,7 @@
 use kernel::access::{Action, Principal, Resource, Role, Scope, authorize};
 use kernel::ids::normalize_code;
 use kernel::ids::{CitizenId, StudentNo};
-use platform::audit::{AuditEntry, AuditLog, AuditUnavailable, AuditedReadError};
+use platform::audit::{AuditEntry, AuditLog, AuditUnavailable, AuditedReadError, KeyedRead};
 use platform::db::{Db, DbError};
 use platform::{on_db, on_tx};
 use serde::{Deserialize, Serialize};
@@ -164,13 +164,19 @@ impl Located {
     }
 }
 
-/// The record and its school, by 学籍号: built once, as it runs on every look-up.
-static LOCATE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// The record and its school: `s.student_no = $1` for one 学籍号, `= ANY($1)` for many. The
+/// 学籍号 comes first, as [`KeyedRead`] asks.
+fn locate_sql(condition: &str) -> String {
     format!(
         "SELECT {COLUMNS}, o.name AS school_name, o.division_code, s.version FROM students s \
-         JOIN orgs o ON o.code = s.school_code WHERE s.student_no = $1"
+         JOIN orgs o ON o.code = s.school_code WHERE s.student_no {condition}"
     )
-});
+}
+
+/// Built once, as they run on every look-up.
+static LOCATE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| locate_sql("= $1"));
+static LOCATE_ANY_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| locate_sql("= ANY($1)"));
 
 async fn locate(db: &Db, student_no: &StudentNo) -> Result<Option<Located>, DbError> {
     Ok(
@@ -179,16 +185,13 @@ async fn locate(db: &Db, student_no: &StudentNo) -> Result<Option<Located>, DbEr
     )
 }
 
-/// [`locate`] on the audit writer's warm connection where there is one (SQLite).
-async fn locate_warm(
-    db: &Db,
-    audit: &AuditLog,
-    student_no: &StudentNo,
-) -> Result<Option<Located>, DbError> {
-    let no = student_no.as_str().to_owned();
-    match audit.read_warm(move |c| locate_sqlite(c, &no)).await {
-        Some(found) => found,
-        None => locate(db, student_no).await,
+/// [`locate`] as the hot path runs it: on the audit writer's warm connection (SQLite) or
+/// batched with the look-ups waiting at the same moment (PostgreSQL).
+fn locate_keyed(student_no: &str) -> KeyedRead<Located> {
+    KeyedRead {
+        key: student_no.to_owned(),
+        sqlite: locate_sqlite,
+        postgres: LOCATE_ANY_SQL.as_str(),
     }
 }
 
@@ -209,7 +212,8 @@ fn resource(l: &Located) -> Resource<'_> {
 }
 
 /// Reads one student's record and history for `purpose`, if the caller's scope reaches it,
-/// and audits the read before returning it.
+/// and audits the read before returning it. The look-up, its authorisation and its audit
+/// entry make one trip ([`AuditLog::read_audited`]): this is the node's hottest path.
 pub async fn read_student(
     db: &Db,
     audit: &AuditLog,
@@ -217,17 +221,16 @@ pub async fn read_student(
     student_no: &StudentNo,
     purpose: &str,
 ) -> Result<StudentView, ReadError> {
-    let found = match read_warm_audited(audit, who, student_no, purpose).await {
-        Some(read) => match read? {
-            (Some(found), true) => found,
-            _ => return Err(ReadError::NotFound),
-        },
-        None => {
-            let found = locate(db, student_no).await?.ok_or(ReadError::NotFound)?;
-            authorize(who, Action::Read, resource(&found)).map_err(|_| ReadError::NotFound)?;
-            audit.record(read_entry(who, purpose, &found)).await?;
-            found
-        }
+    let (caller, purpose) = (who.clone(), purpose.to_owned());
+    let read = audit
+        .read_audited(locate_keyed(student_no.as_str()), move |found| {
+            authorize(&caller, Action::Read, resource(found)).ok()?;
+            Some(read_entry(&caller, &purpose, found))
+        })
+        .await?;
+    // Found but not recorded: outside the caller's scope.
+    let (Some(found), true) = read else {
+        return Err(ReadError::NotFound);
     };
     Ok(view_of(db, found, !sees_full_ids(who)).await?)
 }
@@ -235,32 +238,6 @@ pub async fn read_student(
 fn read_entry(who: &Principal, purpose: &str, found: &Located) -> AuditEntry {
     AuditEntry::new(&who.username, who.role.as_str(), "student.read", purpose)
         .subject(&found.student.student_no, Some(&found.student.school_code))
-}
-
-/// On SQLite, the look-up, its authorisation and its audit entry in one trip to the audit
-/// writer (this is the node's hottest path); `None` on PostgreSQL. The record comes back,
-/// recorded as read, only if the caller's scope reaches it.
-async fn read_warm_audited(
-    audit: &AuditLog,
-    who: &Principal,
-    student_no: &StudentNo,
-    purpose: &str,
-) -> Option<Result<(Option<Located>, bool), AuditedReadError>> {
-    let (no, who, purpose) = (
-        student_no.as_str().to_owned(),
-        who.clone(),
-        purpose.to_owned(),
-    );
-    audit
-        .read_audited(
-            move |c| locate_sqlite(c, &no),
-            move |found: &Option<Located>| {
-                let found = found.as_ref()?;
-                authorize(&who, Action::Read, resource(found)).ok()?;
-                Some(read_entry(&who, &purpose, found))
-            },
-        )
-        .await
 }
 
 /// The record with its history, the ID number masked when asked.
@@ -295,7 +272,10 @@ pub async fn record_for_peer(
     let Ok(no) = StudentNo::parse(student_no) else {
         return Ok(None);
     };
-    match locate_warm(db, audit, &no).await? {
+    let (found, _) = audit
+        .read_audited(locate_keyed(no.as_str()), |_| None)
+        .await?;
+    match found {
         Some(found) => Ok(Some(view_of(db, found, false).await?)),
         None => Ok(None),
     }

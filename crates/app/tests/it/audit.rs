@@ -1,7 +1,9 @@
 //! The audit chain: append-only in the database, concurrent appends stay one chain, and
 //! every kind of tampering is named by `verify` at the first broken link.
 
-use platform::audit::{self, AuditEntry, AuditedReadError, BrokenLink, Param, Statement};
+use platform::audit::{
+    self, AuditEntry, AuditedReadError, BrokenLink, KeyedRead, Param, Statement,
+};
 use platform::db::DbError;
 use platform::{Db, on_db};
 
@@ -80,57 +82,108 @@ async fn entries_about(db: &Db, subject: &str) -> i64 {
         .bind(subject).fetch_one(p).await.unwrap())
 }
 
-/// A read and the entry it calls for in one trip to the SQLite writer: the answer comes only
-/// once the entry is in the log; a read that calls for no entry records nothing; a failed
-/// read records nothing either. PostgreSQL has no such writer and says so.
+type OrgRow = (String, String);
+
+fn org_row(c: &rusqlite::Connection, sql: &str, code: &str) -> rusqlite::Result<Option<OrgRow>> {
+    use rusqlite::OptionalExtension;
+    c.query_row(sql, [code], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+}
+
+/// Reads an organisation's code and name by its code, as `read_audited` asks on each engine.
+fn org_read(code: &str) -> KeyedRead<OrgRow> {
+    KeyedRead {
+        key: code.to_owned(),
+        sqlite: |c, k| org_row(c, "SELECT code, name FROM orgs WHERE code = $1", k),
+        postgres: "SELECT code, name FROM orgs WHERE code = ANY($1)",
+    }
+}
+
+/// [`org_read`] from a table that does not exist: the read fails on both engines.
+fn failing_read(code: &str) -> KeyedRead<OrgRow> {
+    KeyedRead {
+        key: code.to_owned(),
+        sqlite: |c, k| org_row(c, "SELECT code, name FROM no_such_table WHERE code = $1", k),
+        postgres: "SELECT code, name FROM no_such_table WHERE code = ANY($1)",
+    }
+}
+
+/// A read and the entry it calls for in one trip: the answer comes only once the entry is in
+/// the log; a read that calls for no entry, finds nothing or fails records nothing. Many
+/// reads at once (batched into one statement on PostgreSQL) each get their own row, the same
+/// key twice included, and each is recorded once.
 async fn an_audited_read_answers_once_recorded(app: TestApp) {
     let db = app.db.clone();
     let log = audit::AuditLog::start(db.clone());
     let entry = |subject: &str| {
         AuditEntry::new("t", "teacher", "student.read", "学籍管理").subject(subject, None)
     };
+    let codes: Vec<(String, String)> = on_db!(&db, p => sqlx::query_as(
+        "SELECT code, name FROM orgs ORDER BY code LIMIT 3").fetch_all(p).await.unwrap());
+    assert_eq!(codes.len(), 3, "the test node has organisations");
+    let (code, name) = codes[0].clone();
+
     let read = log
-        .read_audited(
-            |c| c.query_row("SELECT 40 + 2", [], |r| r.get::<_, i64>(0)),
-            move |v| (*v == 42).then(|| entry("G-read")),
-        )
+        .read_audited(org_read(&code), move |(c, _)| {
+            Some(entry(&format!("read {c}")))
+        })
         .await;
-    let Some(read) = read else {
-        assert!(matches!(db, Db::Postgres(_)), "SQLite reads on the writer");
-        return app.stop().await;
-    };
-    assert_eq!(read.unwrap(), (42, true));
+    assert_eq!(read.unwrap(), (Some((code.clone(), name.clone())), true));
     assert_eq!(
-        entries_about(&db, "G-read").await,
+        entries_about(&db, &format!("read {code}")).await,
         1,
         "recorded before the answer"
     );
 
-    let unrecorded = log
-        .read_audited(
-            |c| c.query_row("SELECT 7", [], |r| r.get::<_, i64>(0)),
-            |_| None,
-        )
-        .await
-        .unwrap();
-    assert_eq!(unrecorded.unwrap(), (7, false));
+    let unrecorded = log.read_audited(org_read(&code), |_| None).await;
+    assert_eq!(unrecorded.unwrap(), (Some((code.clone(), name)), false));
+
+    let nothing = log
+        .read_audited(org_read("NO-SUCH-ORG"), move |_| Some(entry("G-none")))
+        .await;
+    assert_eq!(nothing.unwrap(), (None, false));
 
     let failed = log
-        .read_audited(
-            |c| c.query_row("SELECT * FROM no_such_table", [], |r| r.get::<_, i64>(0)),
-            move |_| Some(entry("G-failed")),
-        )
-        .await
-        .unwrap();
+        .read_audited(failing_read(&code), move |_| Some(entry("G-failed")))
+        .await;
     assert!(matches!(failed, Err(AuditedReadError::Db(_))), "{failed:?}");
     assert_eq!(entries_about(&db, "G-failed").await, 0);
+
+    // At once: each existing code four times, and a code that does not exist.
+    let reads: Vec<_> = (0..16)
+        .map(|i| {
+            let log = log.clone();
+            let key = codes
+                .get(i % 4)
+                .map_or("NO-SUCH-ORG".to_owned(), |c| c.0.clone());
+            tokio::spawn(async move {
+                let read = log
+                    .read_audited(org_read(&key), move |(c, _)| {
+                        Some(entry(&format!("many {c}")))
+                    })
+                    .await
+                    .unwrap();
+                (key, read)
+            })
+        })
+        .collect();
+    for read in reads {
+        let (key, (found, recorded)) = read.await.unwrap();
+        let expected = codes.iter().find(|c| c.0 == key).cloned();
+        assert_eq!(recorded, expected.is_some(), "{key}");
+        assert_eq!(found, expected, "{key}");
+    }
+    for (code, _) in &codes {
+        assert_eq!(
+            entries_about(&db, &format!("many {code}")).await,
+            4,
+            "{code}"
+        );
+    }
     assert_eq!(audit::verify(&db).await.unwrap().first_broken, None);
     app.stop().await;
 }
 
-/// Writes with statements (how the message log is written) commit with their entries, and
-/// one that fails — a nonce seen before — is undone alone, even among concurrent ones that
-/// share its group commit: no entry of it in the chain, which stays whole.
 async fn a_failing_write_is_undone_alone(app: TestApp) {
     let db = app.db.clone();
     let log = audit::AuditLog::start(db.clone());

@@ -9,9 +9,14 @@
 //! concurrent requests into one transaction (group commit) and returns only once the entry
 //! is durable: a read is answered only after it has been audited.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use kernel::jcs;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::db::{Backend, Db, DbError, Tx};
@@ -200,8 +205,9 @@ pub async fn append(tx: &mut Tx<'_>, entries: &[AuditEntry]) -> Result<Vec<i64>,
 
 mod sqlite;
 
-type Ack = oneshot::Sender<Result<i64, String>>;
-type Pending = (AuditEntry, Ack);
+/// Told the entry's sequence number once it is committed, or why it is not.
+type Committed = Box<dyn FnOnce(Result<i64, String>) + Send>;
+type Pending = (AuditEntry, Committed);
 
 /// A value bound to a [`Statement`].
 #[derive(Debug, Clone, PartialEq)]
@@ -252,10 +258,11 @@ struct Write {
 /// Audits reads with group commit. Cloning is cheap; all clones feed one writer.
 ///
 /// On PostgreSQL the writer is a task on the runtime that borrows a pooled connection per
-/// batch. On SQLite it is a thread that owns a connection of its own ([`sqlite`]): it also
-/// runs the hot point reads ([`AuditLog::read_warm`]), because a connection keeps its page
-/// cache across its own commits but loses it whenever another connection commits — and the
-/// audit log commits hundreds of times a second.
+/// batch, and keyed reads ([`AuditLog::read_audited`]) are batched too: one statement for
+/// all the look-ups waiting at that moment. On SQLite the writer is a thread that owns a
+/// connection of its own ([`sqlite`]): it also runs the hot point reads, because a
+/// connection keeps its page cache across its own commits but loses it whenever another
+/// connection commits — and the audit log commits hundreds of times a second.
 #[derive(Clone)]
 pub struct AuditLog {
     sender: Sender,
@@ -263,17 +270,48 @@ pub struct AuditLog {
 
 #[derive(Clone)]
 enum Sender {
-    /// PostgreSQL: the group-commit task, and the pool for writes with statements.
-    Task(mpsc::Sender<Pending>, Db),
+    Postgres(Arc<Postgres>),
     Thread(std::sync::mpsc::Sender<sqlite::Job>),
+}
+
+/// The group-commit task, a batching task per keyed read statement, and the pool for writes
+/// with statements.
+struct Postgres {
+    writer: mpsc::Sender<Pending>,
+    readers: std::sync::Mutex<HashMap<&'static str, mpsc::Sender<KeyedJob>>>,
+    db: Db,
+}
+
+impl Postgres {
+    /// The task batching `sql`'s reads, started on first use.
+    fn reader(&self, sql: &'static str) -> mpsc::Sender<KeyedJob> {
+        let Db::Postgres(pool) = &self.db else {
+            unreachable!("the PostgreSQL writer holds a PostgreSQL pool")
+        };
+        let mut readers = self.readers.lock().unwrap_or_else(|e| e.into_inner());
+        readers
+            .entry(sql)
+            .or_insert_with(|| start_reader(pool.clone(), sql, self.writer.clone()))
+            .clone()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error("the audit log could not record the access: {0}")]
 pub struct AuditUnavailable(String);
 
-/// Most entries one group-commit transaction takes.
+/// Most entries one group-commit transaction takes, and most keys one batched read asks for.
 const BATCH: usize = 512;
+
+/// A read of one row by its key, written for each engine. On SQLite it runs on the audit
+/// writer's connection. On PostgreSQL it joins the other reads of the same statement waiting
+/// at that moment: `postgres` takes all their keys as one array (`$1`) and returns each row
+/// found with its key as the first column.
+pub struct KeyedRead<R> {
+    pub key: String,
+    pub sqlite: fn(&rusqlite::Connection, &str) -> rusqlite::Result<Option<R>>,
+    pub postgres: &'static str,
+}
 
 impl AuditLog {
     /// Starts the writer. It ends when every clone is dropped, after writing what it holds.
@@ -283,26 +321,33 @@ impl AuditLog {
                 sender: Sender::Thread(sqlite::start(pool, gate)),
             },
             Db::Postgres(pool) => AuditLog {
-                sender: Sender::Task(start_task(pool.clone()), db),
+                sender: Sender::Postgres(Arc::new(Postgres {
+                    writer: start_task(pool.clone()),
+                    readers: Default::default(),
+                    db,
+                })),
             },
         }
     }
 
     /// Records `entry` and returns its sequence number once it is committed.
     pub async fn record(&self, entry: AuditEntry) -> Result<i64, AuditUnavailable> {
-        let stopped = || AuditUnavailable("writer stopped".into());
         let (ack, done) = oneshot::channel();
-        match &self.sender {
-            Sender::Task(s, _) => s.send((entry, ack)).await.map_err(|_| stopped())?,
-            Sender::Thread(s) => {
-                let committed: sqlite::Committed = Box::new(move |outcome| {
-                    let _ = ack.send(outcome);
-                });
-                s.send(sqlite::Job::Stage(sqlite::Staged::Record(entry, committed)))
-                    .map_err(|_| stopped())?
-            }
+        let committed: Committed = Box::new(move |outcome| {
+            let _ = ack.send(outcome);
+        });
+        let sent = match &self.sender {
+            Sender::Postgres(pg) => pg.writer.send((entry, committed)).await.is_ok(),
+            Sender::Thread(s) => s
+                .send(sqlite::Job::Stage(sqlite::Staged::Record(entry, committed)))
+                .is_ok(),
+        };
+        if !sent {
+            return Err(writer_stopped());
         }
-        done.await.map_err(|_| stopped())?.map_err(AuditUnavailable)
+        done.await
+            .map_err(|_| writer_stopped())?
+            .map_err(AuditUnavailable)
     }
 
     /// Appends `entries` to the chain and runs `statements` in the same transaction, all or
@@ -328,8 +373,8 @@ impl AuditLog {
                     .map_err(|_| stopped())?;
                 done.await.map_err(|_| stopped())?
             }
-            Sender::Task(_, db) => {
-                let mut tx = db.begin().await?;
+            Sender::Postgres(pg) => {
+                let mut tx = pg.db.begin().await?;
                 let seqs = append(&mut tx, &entries).await?;
                 for statement in &statements {
                     let params = statement.bound(&seqs)?;
@@ -359,59 +404,114 @@ impl AuditLog {
         T: Send + 'static,
         F: FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        // Calls for no entry, so the only audit error is a writer that has stopped.
-        let read = self.read_audited(query, |_| None).await?;
-        Some(read.map(|(found, _)| found).map_err(|e| match e {
-            AuditedReadError::Db(e) => e,
-            AuditedReadError::Audit(_) => DbError::Sqlx(sqlx::Error::WorkerCrashed),
-        }))
-    }
-
-    /// [`AuditLog::read_warm`] that also records the access: `entry_for` names the audit
-    /// entry what was read calls for (`None`: nothing to disclose, so nothing to record), and
-    /// the answer comes back once that entry is committed. One trip to the writer instead of
-    /// a read and then a [`AuditLog::record`]. Returns what was read and whether it was
-    /// recorded; `None` on PostgreSQL, as `read_warm`.
-    pub async fn read_audited<T, Q, E>(
-        &self,
-        query: Q,
-        entry_for: E,
-    ) -> Option<Result<(T, bool), AuditedReadError>>
-    where
-        T: Send + 'static,
-        Q: FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
-        E: FnOnce(&T) -> Option<AuditEntry> + Send + 'static,
-    {
         let Sender::Thread(s) = &self.sender else {
             return None;
         };
-        let (reply, answer) = oneshot::channel();
-        let job = sqlite::Job::Read(Box::new(move |conn| {
-            let read = match query(conn) {
-                Ok(read) => read,
-                Err(e) => {
-                    let _ = reply.send(Err(DbError::from(e).into()));
-                    return None;
-                }
-            };
-            let Some(entry) = entry_for(&read) else {
-                let _ = reply.send(Ok((read, false)));
-                return None;
-            };
-            let committed: sqlite::Committed = Box::new(move |outcome| {
-                let _ = reply.send(match outcome {
-                    Ok(_) => Ok((read, true)),
-                    Err(e) => Err(AuditUnavailable(e).into()),
-                });
-            });
-            Some(sqlite::Staged::Record(entry, committed))
-        }));
-        let stopped = || Err(AuditUnavailable("writer stopped".into()).into());
-        if s.send(job).is_err() {
-            return Some(stopped());
-        }
-        Some(answer.await.unwrap_or_else(|_| stopped()))
+        // Calls for no entry, so the only audit error is a writer that has stopped.
+        let read = on_writer(s, query, |_| None).await;
+        Some(read.map(|(found, _)| found).map_err(DbError::from))
     }
+
+    /// Reads a row by its key and records the access it makes: `entry_for` names the audit
+    /// entry the row found calls for (`None`: nothing to disclose, so nothing to record), and
+    /// the answer comes back once that entry is committed, with whether it was recorded. A
+    /// key that finds nothing records nothing. One trip to the writer (SQLite) or to the
+    /// batched read, which hands the entry on to the writer (PostgreSQL), instead of a read
+    /// and then a [`AuditLog::record`].
+    pub async fn read_audited<R, E>(
+        &self,
+        read: KeyedRead<R>,
+        entry_for: E,
+    ) -> Result<(Option<R>, bool), AuditedReadError>
+    where
+        R: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin + 'static,
+        E: FnOnce(&R) -> Option<AuditEntry> + Send + 'static,
+    {
+        let entry_for = move |found: &Option<R>| found.as_ref().and_then(entry_for);
+        match &self.sender {
+            Sender::Thread(s) => {
+                let KeyedRead { key, sqlite, .. } = read;
+                on_writer(s, move |c| sqlite(c, &key), entry_for).await
+            }
+            Sender::Postgres(pg) => {
+                let (reply, answer) = oneshot::channel();
+                let job = KeyedJob {
+                    key: read.key,
+                    found: Box::new(move |row| {
+                        let found = row
+                            .map_err(DbError::GroupCommit)
+                            .and_then(|row| Ok(row.map(R::from_row).transpose()?));
+                        settle(found.map_err(Into::into), entry_for, reply)
+                    }),
+                };
+                if pg.reader(read.postgres).send(job).await.is_err() {
+                    return Err(writer_stopped().into());
+                }
+                answer
+                    .await
+                    .unwrap_or_else(|_| Err(writer_stopped().into()))
+            }
+        }
+    }
+}
+
+fn writer_stopped() -> AuditUnavailable {
+    AuditUnavailable("writer stopped".into())
+}
+
+/// Runs `query` on the SQLite writer's connection and stages the entry `entry_for` calls
+/// for in its next batch; answers once that is committed.
+async fn on_writer<T, Q, E>(
+    s: &std::sync::mpsc::Sender<sqlite::Job>,
+    query: Q,
+    entry_for: E,
+) -> Result<(T, bool), AuditedReadError>
+where
+    T: Send + 'static,
+    Q: FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+    E: FnOnce(&T) -> Option<AuditEntry> + Send + 'static,
+{
+    let (reply, answer) = oneshot::channel();
+    let job = sqlite::Job::Read(Box::new(move |conn| {
+        let read = query(conn).map_err(|e| DbError::from(e).into());
+        settle(read, entry_for, reply)
+            .map(|(entry, committed)| sqlite::Staged::Record(entry, committed))
+    }));
+    if s.send(job).is_err() {
+        return Err(writer_stopped().into());
+    }
+    answer
+        .await
+        .unwrap_or_else(|_| Err(writer_stopped().into()))
+}
+
+type Reply<T> = oneshot::Sender<Result<(T, bool), AuditedReadError>>;
+
+/// What a finished read calls for: an answer now (it failed, or there is nothing to record),
+/// or an entry to commit first, with the answer travelling along to be sent once it is.
+fn settle<T: Send + 'static>(
+    read: Result<T, AuditedReadError>,
+    entry_for: impl FnOnce(&T) -> Option<AuditEntry>,
+    reply: Reply<T>,
+) -> Option<Pending> {
+    let read = match read {
+        Ok(read) => read,
+        Err(e) => {
+            let _ = reply.send(Err(e));
+            return None;
+        }
+    };
+    let Some(entry) = entry_for(&read) else {
+        let _ = reply.send(Ok((read, false)));
+        return None;
+    };
+    let committed: Committed = Box::new(move |outcome| {
+        let _ = reply.send(match outcome {
+            Ok(_) => Ok((read, true)),
+            Err(e) => Err(AuditUnavailable(e).into()),
+        });
+    });
+    Some((entry, committed))
 }
 
 /// Why [`AuditLog::read_audited`] has no answer: the read failed, or its entry could not be
@@ -424,16 +524,42 @@ pub enum AuditedReadError {
     Audit(#[from] AuditUnavailable),
 }
 
+impl From<AuditedReadError> for DbError {
+    fn from(e: AuditedReadError) -> DbError {
+        match e {
+            AuditedReadError::Db(e) => e,
+            AuditedReadError::Audit(e) => DbError::GroupCommit(e.to_string()),
+        }
+    }
+}
+
 /// Hands each entry of a committed (or failed) batch its sequence number (or the error).
-fn acknowledge(batch: impl Iterator<Item = Ack>, result: &Result<Vec<i64>, DbError>) {
-    for (i, ack) in batch.enumerate() {
-        let reply = match result {
+fn acknowledge(batch: impl Iterator<Item = Committed>, result: &Result<Vec<i64>, DbError>) {
+    for (i, committed) in batch.enumerate() {
+        // The requester may have gone away; the entry is recorded regardless.
+        committed(match result {
             Ok(seqs) => Ok(seqs[i]),
             Err(e) => Err(e.to_string()),
-        };
-        // The requester may have gone away; the entry is recorded regardless.
-        let _ = ack.send(reply);
+        });
     }
+}
+
+/// Waits for work, then takes what else is queued, up to [`BATCH`]; `false` once every
+/// sender is gone and the queue is empty.
+async fn next_batch<T>(receiver: &mut mpsc::Receiver<T>, batch: &mut Vec<T>) -> bool {
+    if receiver.recv_many(batch, BATCH).await == 0 {
+        return false;
+    }
+    // Let requests already on their way join this batch: one more round of the scheduler
+    // costs microseconds and can double the batch.
+    tokio::task::yield_now().await;
+    while batch.len() < BATCH {
+        match receiver.try_recv() {
+            Ok(p) => batch.push(p),
+            Err(_) => break,
+        }
+    }
+    true
 }
 
 fn start_task(pool: sqlx::PgPool) -> mpsc::Sender<Pending> {
@@ -441,22 +567,71 @@ fn start_task(pool: sqlx::PgPool) -> mpsc::Sender<Pending> {
     tokio::spawn(async move {
         let mut writer = Writer { pool, head: None };
         let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
-        while receiver.recv_many(&mut batch, BATCH).await > 0 {
-            // Let requests already on their way join this commit: one more round of
-            // the scheduler costs microseconds and can double the batch.
-            tokio::task::yield_now().await;
-            while batch.len() < BATCH {
-                match receiver.try_recv() {
-                    Ok(p) => batch.push(p),
-                    Err(_) => break,
-                }
-            }
+        while next_batch(&mut receiver, &mut batch).await {
             let entries: Vec<AuditEntry> = batch.iter().map(|(e, _)| e.clone()).collect();
             let result = writer.write(&entries).await;
-            acknowledge(batch.drain(..).map(|(_, ack)| ack), &result);
+            acknowledge(batch.drain(..).map(|(_, committed)| committed), &result);
         }
     });
     sender
+}
+
+/// A keyed read waiting for its statement's next batch: the key, and what to do with the
+/// row found for it (decode it and answer, or name the entry to commit first).
+struct KeyedJob {
+    key: String,
+    found: Found,
+}
+
+/// Given the row found for a key (or why the batch failed): answers, or returns the entry to
+/// commit before answering.
+type Found = Box<dyn for<'r> FnOnce(Result<Option<&'r PgRow>, String>) -> Option<Pending> + Send>;
+
+/// Runs `sql` for every key waiting at that moment, one batch at a time, and hands the audit
+/// entries the rows call for to the writer. While the writer commits one batch's entries,
+/// the next batch is being read.
+fn start_reader(
+    pool: sqlx::PgPool,
+    sql: &'static str,
+    writer: mpsc::Sender<Pending>,
+) -> mpsc::Sender<KeyedJob> {
+    let (sender, mut receiver) = mpsc::channel::<KeyedJob>(4 * BATCH);
+    tokio::spawn(async move {
+        let mut batch: Vec<KeyedJob> = Vec::with_capacity(BATCH);
+        while next_batch(&mut receiver, &mut batch).await {
+            let keys: Vec<&str> = batch.iter().map(|job| job.key.as_str()).collect();
+            let rows = read_keyed(&pool, sql, &keys).await;
+            for job in batch.drain(..) {
+                let found = match &rows {
+                    Ok(rows) => Ok(rows.get(&job.key)),
+                    Err(e) => Err(e.clone()),
+                };
+                if let Some(pending) = (job.found)(found) {
+                    // A writer that has stopped drops the entry, and with it the answer:
+                    // the requester reports the writer stopped.
+                    let _ = writer.send(pending).await;
+                }
+            }
+        }
+    });
+    sender
+}
+
+/// The rows `sql` finds for `keys`, by their key (the first column).
+async fn read_keyed(
+    pool: &sqlx::PgPool,
+    sql: &'static str,
+    keys: &[&str],
+) -> Result<HashMap<String, PgRow>, String> {
+    let rows = sqlx::query(sql)
+        .bind(keys)
+        .fetch_all(pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    rows.into_iter()
+        .map(|row| Ok((row.try_get::<String, _>(0)?, row)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(|e| e.to_string())
 }
 
 /// The group-commit writer on PostgreSQL and the chain head it last wrote. A batch is one

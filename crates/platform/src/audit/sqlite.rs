@@ -6,7 +6,7 @@
 //! WAL mode a connection drops its whole page cache whenever *another* connection has
 //! committed, so readers on the pool start from a cold cache after every audit commit, while
 //! the connection that commits keeps its cache. So the hot point reads run here too
-//! ([`super::AuditLog::read_warm`]), between batches.
+//! ([`super::AuditLog::read_audited`]), between batches.
 //!
 //! Why a second thread for checkpoints: a checkpoint copies the log's pages into the
 //! database file and syncs both (two `fsync`s, milliseconds each on a virtual disk). Run by
@@ -22,8 +22,8 @@ use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::{
-    ADVANCE_HEAD_SQL, AuditEntry, AuditRecord, BATCH, Bound, COLUMNS, HEAD_SQL, Statement, Write,
-    chain, last_of,
+    ADVANCE_HEAD_SQL, AuditEntry, AuditRecord, BATCH, Bound, COLUMNS, Committed, HEAD_SQL,
+    Statement, Write, chain, last_of,
 };
 use crate::db::{DbError, WriteGate};
 
@@ -34,9 +34,6 @@ pub(super) enum Job {
 
 /// A read, returning the audit entry it calls for, if any, to commit with the next batch.
 pub(super) type Read = Box<dyn FnOnce(&Connection) -> Option<Staged> + Send>;
-
-/// Told the entry's sequence number once it is committed, or why it is not.
-pub(super) type Committed = Box<dyn FnOnce(Result<i64, String>) + Send>;
 
 /// What waits for the next commit: a read's audit entry, or entries with statements.
 pub(super) enum Staged {
