@@ -164,19 +164,29 @@ impl Located {
     }
 }
 
-/// The record and its school: `s.student_no = $1` for one 学籍号, `= ANY($1)` for many. The
-/// 学籍号 comes first, as [`KeyedRead`] asks.
-fn locate_sql(condition: &str) -> String {
+/// The record and its school, from `students s` joined to `orgs o` by `join`, for the
+/// 学籍号 that `condition` names. The 学籍号 comes first, as [`KeyedRead`] asks.
+fn locate_sql(join: &str, condition: &str) -> String {
     format!(
         "SELECT {COLUMNS}, o.name AS school_name, o.division_code, s.version FROM students s \
-         JOIN orgs o ON o.code = s.school_code WHERE s.student_no {condition}"
+         {join} WHERE s.student_no {condition}"
     )
 }
 
 /// Built once, as they run on every look-up.
-static LOCATE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| locate_sql("= $1"));
-static LOCATE_ANY_SQL: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| locate_sql("= ANY($1)"));
+static LOCATE_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| locate_sql("JOIN orgs o ON o.code = s.school_code", "= $1"));
+/// The batched look-up (PostgreSQL). Its school comes from a probe of the schools' key per
+/// record: with a plain join PostgreSQL hashed the whole `orgs` table for every batch (a
+/// sequential scan of thousands of rows for a few dozen records), and the `LIMIT` keeps the
+/// planner from turning the lateral probe back into that join.
+static LOCATE_ANY_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    locate_sql(
+        "CROSS JOIN LATERAL (SELECT name, division_code FROM orgs \
+         WHERE code = s.school_code LIMIT 1) o",
+        "= ANY($1)",
+    )
+});
 
 async fn locate(db: &Db, student_no: &StudentNo) -> Result<Option<Located>, DbError> {
     Ok(
