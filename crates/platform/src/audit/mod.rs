@@ -279,19 +279,19 @@ enum Sender {
 struct Postgres {
     writer: mpsc::Sender<Pending>,
     readers: std::sync::Mutex<HashMap<&'static str, mpsc::Sender<KeyedJob>>>,
+    /// For [`AuditLog::append_with`]'s transactions.
     db: Db,
+    /// The same pool, for the readers.
+    pool: sqlx::PgPool,
 }
 
 impl Postgres {
     /// The task batching `sql`'s reads, started on first use.
     fn reader(&self, sql: &'static str) -> mpsc::Sender<KeyedJob> {
-        let Db::Postgres(pool) = &self.db else {
-            unreachable!("the PostgreSQL writer holds a PostgreSQL pool")
-        };
         let mut readers = self.readers.lock().unwrap_or_else(|e| e.into_inner());
         readers
             .entry(sql)
-            .or_insert_with(|| start_reader(pool.clone(), sql, self.writer.clone()))
+            .or_insert_with(|| start_reader(self.pool.clone(), sql, self.writer.clone()))
             .clone()
     }
 }
@@ -324,6 +324,7 @@ impl AuditLog {
                 sender: Sender::Postgres(Arc::new(Postgres {
                     writer: start_task(pool.clone()),
                     readers: Default::default(),
+                    pool: pool.clone(),
                     db,
                 })),
             },
