@@ -6,7 +6,8 @@
 # ?purpose=transfer-verification on 重庆 as its platform administrator, first for students
 # 重庆 holds (local: read + audit), then for students 四川 holds (federated: blind index, a
 # signed request, 四川 verifies, reads, minimises, audits and logs, signs the answer bound to
-# the request, 重庆 verifies it and logs the exchange and the access before answering).
+# the request, 重庆 verifies it and logs the exchange and the access before answering; the
+# look-ups waiting at one moment share one exchange, each audited on both nodes).
 # Reports requests/s, p50/p99, CPU per request (both nodes together) and
 # federated_rps / local_rps; targets: >= 0.3 and p99 within 3x of local.
 #
@@ -48,13 +49,18 @@ grep -q '"source":"SC"' "$RUN/federated.json" || die "the federated answer does 
 
 export BENCH_PATH= BENCH_PREFIX=/api/v1/students/ BENCH_SUFFIX="$SUFFIX" BENCH_TOKEN="$TOKEN"
 messages() { sqlite3 "$RUN/demo/$1/data/chuanyu.db" "SELECT count(*) FROM federation_messages"; }
+accesses() { sqlite3 "$RUN/demo/$1/data/chuanyu.db" "SELECT count(*) FROM audit_log WHERE action = 'student.read.federated'"; }
 BENCH_IDS="$RUN/local.txt" run_wrk local1
 before_cq=$(messages cq)
 before_sc=$(messages sc)
+read_before_cq=$(accesses cq)
+read_before_sc=$(accesses sc)
 BENCH_IDS="$RUN/federated.txt" run_wrk federated
 sleep 1
 logged_cq=$(($(messages cq) - before_cq))
 logged_sc=$(($(messages sc) - before_sc))
+read_cq=$(($(accesses cq) - read_before_cq))
+read_sc=$(($(accesses sc) - read_before_sc))
 BENCH_IDS="$RUN/local.txt" run_wrk local2
 cleanup
 
@@ -78,7 +84,8 @@ report() {
         printf '%-10s %10s %8s %8s %10s %8s %8s %9s  %s\n' "$k" "$(rps_of $k)" "$(pct_of $k 50)" "$(pct_of $k 99)" \
             "$(responses_of $k)" "$(bad_of $k)" "$cpu_pct" "$cpu_us" "$(errors_of $k)"
     done
-    echo "exchanges logged during the federated run: 重庆 $logged_cq, 四川 $logged_sc (answers: $(responses_of federated))"
+    echo "exchanges logged during the federated run: 重庆 $logged_cq, 四川 $logged_sc (answers: $(responses_of federated); $(ratio "$(responses_of federated)" "$logged_cq") look-ups per exchange)"
+    echo "accesses audited during the federated run: 重庆 $read_cq, 四川 $read_sc (each answer is one on each node; wrk may count fewer answers than were made: the last ones when it stops)"
     echo "ratio federated / mean(local) = $F / $LMEAN = $R  (target >= 0.3: $(met "$R" '>=' 0.3))"
     echo "p99 federated / local = $FP99 / $LP99 ms = $P  (target <= 3: $(met "$P" '<=' 3))"
     [[ "$(bad_of federated)" == 0 ]] || echo "WARNING: $(bad_of federated) federated look-ups were not 200; see $RUN/federated.wrk"

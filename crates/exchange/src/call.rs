@@ -6,13 +6,14 @@ use federation::httpsig::{self, RequestParts};
 use federation::{Evidence, IdentifierKind, Verifier};
 use http::{HeaderValue, Method, Request, Response, header};
 use kernel::access::Principal;
+use kernel::ids::StudentNo;
 use kernel::lang::{Lang, Localized};
 use platform::audit::AuditEntry;
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::log::{self, Direction};
-use crate::serve::{Actor, LookupAnswer, LookupRequest};
+use crate::serve::{Actor, Lookup};
 use crate::{Current, Federation, FederationError, PeerError, STUDENT_LOOKUP};
 
 /// A record found on a peer.
@@ -42,7 +43,8 @@ pub struct Unanswered {
 }
 
 /// Looks a student up on every peer the directory allows for `purpose`, by the blind index
-/// of `value` (a 学籍号 or an ID number), and logs and audits each exchange.
+/// of `value` (a 学籍号 or an ID number); each exchange is logged and each access audited
+/// (look-ups waiting for the same peer share one exchange: see the `batch` module).
 pub async fn lookup_student(
     federation: &Federation,
     who: &Principal,
@@ -62,7 +64,7 @@ pub async fn lookup_student(
                 .is_some()
         })
         .collect();
-    let body = LookupRequest {
+    let lookup = Lookup {
         kind: kind.label().to_owned(),
         index: crate::index::digest_of(federation.index_key(), kind, value),
         actor: Actor {
@@ -70,20 +72,40 @@ pub async fn lookup_student(
             role: who.role.as_str().to_owned(),
         },
     };
-    let body = serde_json::to_vec(&body).unwrap_or_default();
-    let current = &current;
+    // What a record for this 学籍号 must carry: an answer about someone else is not shown.
+    let asked_no = match kind {
+        IdentifierKind::StudentNo => StudentNo::parse(value).ok(),
+        _ => None,
+    };
     let calls = peers.iter().map(|peer| {
-        let body = body.clone();
+        let lookup = lookup.clone();
         async move {
-            let answer = ask_for_student(federation, current, &peer.code, purpose, body, who).await;
+            let answer = federation.look_up(&peer.code, purpose, lookup).await;
             (peer.code.clone(), peer.name.clone(), answer)
         }
     });
     let mut outcome = Outcome::default();
     for (member, name, answer) in futures_util::future::join_all(calls).await {
+        let answer = answer.and_then(|(message_id, record)| {
+            let other = record
+                .as_ref()
+                .and_then(|r| r.get("student_no"))
+                .and_then(|v| v.as_str())
+                .zip(asked_no.as_ref())
+                .is_some_and(|(got, asked)| got != asked.as_str());
+            if other {
+                tracing::warn!(
+                    peer = member,
+                    message_id,
+                    "federation: an answer is about another student"
+                );
+                return Err(PeerError::of(&CallError::Unreadable));
+            }
+            Ok((message_id, record))
+        });
         match answer {
-            Ok((message_id, answer)) => {
-                if let (Some(record), None) = (answer.record, &outcome.found) {
+            Ok((message_id, record)) => {
+                if let (Some(record), None) = (record, &outcome.found) {
                     outcome.found = Some(Found {
                         source: member,
                         source_name: name,
@@ -193,44 +215,6 @@ pub async fn log_exchange(
         })
 }
 
-/// Asks one peer for a student and logs the answer with the access it carried.
-async fn ask_for_student(
-    federation: &Federation,
-    current: &Current,
-    callee: &str,
-    purpose: &str,
-    body: Vec<u8>,
-    who: &Principal,
-) -> Result<(String, LookupAnswer), PeerError> {
-    let exchanged = call(federation, current, callee, STUDENT_LOOKUP, purpose, body).await?;
-    let answer: LookupAnswer = serde_json::from_slice(exchanged.response.body())
-        .map_err(|_| PeerError::of(&CallError::Unreadable))?;
-    let accesses = answer
-        .record
-        .as_ref()
-        .map(|r| {
-            let text = |k: &str| {
-                r.get(k)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            AuditEntry::new(
-                &who.username,
-                who.role.as_str(),
-                "student.read.federated",
-                purpose,
-            )
-            .subject(&text("student_no"), Some(&text("school_code")))
-            .detail(serde_json::json!({ "member": callee, "message_id": exchanged.message_id }))
-        })
-        .into_iter()
-        .collect();
-    // The answer is shown only once the exchange and the access are on record.
-    log_exchange(federation, &exchanged, accesses).await?;
-    Ok((exchanged.message_id, answer))
-}
-
 async fn send(federation: &Federation, req: &Request<Bytes>) -> Result<Response<Bytes>, PeerError> {
     let mut out = reqwest::Request::new(
         req.method().clone(),
@@ -316,6 +300,8 @@ pub(crate) enum CallError {
     Unreachable,
     Unreadable,
     NotLogged,
+    /// The task sending this peer's exchanges ended before answering (it panicked).
+    Interrupted,
 }
 
 impl Localized for CallError {
@@ -325,6 +311,7 @@ impl Localized for CallError {
             CallError::Unreachable => "federation.peer_unreachable",
             CallError::Unreadable => "federation.answer_invalid",
             CallError::NotLogged => "federation.not_logged",
+            CallError::Interrupted => "federation.interrupted",
         }
     }
 
@@ -338,6 +325,8 @@ impl Localized for CallError {
             (CallError::Unreadable, _) => "The peer's answer is not in the expected format.",
             (CallError::NotLogged, Lang::Zh) => "交换记录无法写入，结果未显示。",
             (CallError::NotLogged, _) => "The exchange could not be logged, so it is not shown.",
+            (CallError::Interrupted, Lang::Zh) => "跨省查询中断，请重试。",
+            (CallError::Interrupted, _) => "The cross-node look-up was interrupted; try again.",
         }
         .into()
     }

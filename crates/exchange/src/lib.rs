@@ -7,12 +7,14 @@
 //!   refuse replays (in memory, then durably by the nonce table), check the directory's rule
 //!   for (caller, service, purpose), answer only the fields the purpose allows, sign the
 //!   response bound to the request, and log the exchange.
-//! - [`call`]: the calling side, and the cross-node student look-up built on it.
+//! - [`call`]: the calling side, and the cross-node student look-up built on it, whose
+//!   look-ups waiting for the same peer share one exchange (`batch`).
 //! - [`log`]: the message log. Every exchange is stored with its evidence and appended to the
 //!   audit chain in the same transaction, on both nodes.
 //! - [`index`]: the blind index of this node's students, which lets a peer ask "do you hold
 //!   HMAC(x)?" without ever sending x.
 
+mod batch;
 pub mod call;
 pub mod index;
 pub mod log;
@@ -92,6 +94,8 @@ struct Inner {
     audit: AuditLog,
     /// Services that feature crates answer (registered at start, before serving).
     services: RwLock<std::collections::HashMap<&'static str, Arc<dyn serve::Service>>>,
+    /// The queues of look-ups waiting to be sent to a peer together.
+    queues: batch::Queues,
 }
 
 #[derive(Default)]
@@ -154,6 +158,7 @@ impl Federation {
             client,
             audit,
             services: RwLock::default(),
+            queues: batch::Queues::default(),
         }));
         if let Err(e) = federation.current() {
             tracing::error!(error = %e, "federation is off until a valid directory is published");

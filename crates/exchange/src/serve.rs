@@ -21,9 +21,20 @@ use time::OffsetDateTime;
 use crate::log::{self, Direction};
 use crate::{Current, Federation, PeerError, STUDENT_LOOKUP};
 
-/// What a caller asks `student.lookup`: a blind index, never the identifier itself.
+/// What a caller asks `student.lookup`: the look-ups waiting on the calling node for this
+/// peer and purpose, as one signed exchange (one signature each way however many there
+/// are); blind indexes, never the identifiers themselves.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LookupRequest {
+    /// Between 1 and [`MAX_LOOKUPS`].
+    pub lookups: Vec<Lookup>,
+}
+
+/// The most look-ups one `student.lookup` exchange may carry.
+pub const MAX_LOOKUPS: usize = 64;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Lookup {
     /// `student-no` or `citizen-id`.
     pub kind: String,
     /// The blind index (base64url HMAC-SHA256) of the normalised identifier.
@@ -38,13 +49,12 @@ pub struct Actor {
     pub role: String,
 }
 
-/// The holder's answer: the record minimised to the fields the purpose allows.
+/// The holder's answer: for each look-up, in the order asked, the record minimised to the
+/// fields the purpose allows, or `null` where it holds none.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LookupAnswer {
     pub member: String,
-    pub found: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub record: Option<serde_json::Value>,
+    pub records: Vec<Option<serde_json::Value>>,
 }
 
 /// A refusal: HTTP status plus a stable code and message.
@@ -217,43 +227,68 @@ impl From<DbError> for Failed {
     }
 }
 
-/// `student.lookup`: the record under a blind index, minimised, with the access to audit.
+/// `student.lookup`: the records under the blind indexes asked for, minimised, with the
+/// accesses to audit. The look-ups are read concurrently, so that the engine's batched
+/// audited reads see them together.
 async fn student_lookup(
     federation: &Federation,
     db: &Db,
     asked: &Asked<'_>,
 ) -> Result<(Vec<u8>, Vec<AuditEntry>), Failed> {
     let request: LookupRequest = serde_json::from_slice(asked.body).map_err(|_| Failed::Body)?;
-    let kind = match request.kind.as_str() {
-        "student-no" => IdentifierKind::StudentNo,
-        "citizen-id" => IdentifierKind::CitizenId,
-        _ => return Err(Failed::Body),
-    };
+    if request.lookups.is_empty() || request.lookups.len() > MAX_LOOKUPS {
+        return Err(Failed::Body);
+    }
+    let kinds = request
+        .lookups
+        .iter()
+        .map(|l| match l.kind.as_str() {
+            "student-no" => Ok(IdentifierKind::StudentNo),
+            "citizen-id" => Ok(IdentifierKind::CitizenId),
+            _ => Err(Failed::Body),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let audit = federation.audit();
-    let found = crate::index::find(db, audit, federation.index_key(), kind, &request.index).await?;
-    let view = match &found {
-        Some(no) => registry::record_for_peer(db, audit, no).await?,
-        None => None,
-    };
+    let reads = request
+        .lookups
+        .iter()
+        .zip(kinds)
+        .map(|(lookup, kind)| async move {
+            let found =
+                crate::index::find(db, audit, federation.index_key(), kind, &lookup.index).await?;
+            match &found {
+                Some(no) => registry::record_for_peer(db, audit, no).await,
+                None => Ok(None),
+            }
+        });
+    let views = futures_util::future::try_join_all(reads).await?;
     let mut accesses = Vec::new();
-    let record = view.map(|v| {
-        accesses.push(
-            AuditEntry::new(
-                &format!("{}:{}", asked.caller, request.actor.username),
-                &request.actor.role,
-                "student.read.federated",
-                asked.purpose,
-            )
-            .subject(&v.student.student_no, Some(&v.student.school_code))
-            .detail(serde_json::json!({ "member": asked.caller, "message_id": asked.message_id })),
-        );
-        let value = serde_json::to_value(&v).unwrap_or_default();
-        federation::directory::minimise(value, asked.fields)
-    });
+    let records = request
+        .lookups
+        .iter()
+        .zip(views)
+        .map(|(lookup, view)| {
+            view.map(|v| {
+                accesses.push(
+                    AuditEntry::new(
+                        &format!("{}:{}", asked.caller, lookup.actor.username),
+                        &lookup.actor.role,
+                        "student.read.federated",
+                        asked.purpose,
+                    )
+                    .subject(&v.student.student_no, Some(&v.student.school_code))
+                    .detail(
+                        serde_json::json!({ "member": asked.caller, "message_id": asked.message_id }),
+                    ),
+                );
+                let value = serde_json::to_value(&v).unwrap_or_default();
+                federation::directory::minimise(value, asked.fields)
+            })
+        })
+        .collect();
     let answer = LookupAnswer {
         member: federation.member().to_owned(),
-        found: record.is_some(),
-        record,
+        records,
     };
     Ok((serde_json::to_vec(&answer).unwrap_or_default(), accesses))
 }

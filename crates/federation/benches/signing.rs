@@ -76,7 +76,8 @@ fn main() {
     };
     let cq = NodeSigner::new("CQ#1", cq_key.clone()).unwrap();
     let sc = NodeSigner::new("SC#1", sc_key.clone()).unwrap();
-    let body = br#"{"kind":"student-no","index":"xbq1y2mG7o3gU2cM0N5P2lD6c0PQw1uMzD0vK8yq9qE","actor":{"username":"cq.school","role":"school-admin"}}"#.to_vec();
+    // An exchange of one look-up (`exchange::serve::LookupRequest`).
+    let body = br#"{"lookups":[{"kind":"student-no","index":"xbq1y2mG7o3gU2cM0N5P2lD6c0PQw1uMzD0vK8yq9qE","actor":{"username":"cq.school","role":"school-admin"}}]}"#.to_vec();
     let answer = vec![b'x'; 700]; // about the size of a minimised record
     let new_request = || {
         Request::post("http://sc.example/federation/v1/student.lookup")

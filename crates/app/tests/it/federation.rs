@@ -156,8 +156,8 @@ fn lookup_body(pair: &Pair, no: &str) -> String {
     )
     .unwrap();
     let index = exchange::index::digest_of(&key, federation::IdentifierKind::StudentNo, no);
-    serde_json::json!({"kind": "student-no", "index": index,
-        "actor": {"username": "cq.school", "role": "school-admin"}})
+    serde_json::json!({"lookups": [{"kind": "student-no", "index": index,
+        "actor": {"username": "cq.school", "role": "school-admin"}}]})
     .to_string()
 }
 
@@ -318,6 +318,113 @@ async fn cross_node_lookup(engine: Engine) {
     pair.stop().await;
 }
 
+/// Look-ups waiting at one moment for the same peer share an exchange; each still gets its
+/// own record, and its own access on both nodes.
+async fn concurrent_lookups_share_exchanges(engine: Engine) {
+    let Some(pair) = Pair::start(engine).await else {
+        return;
+    };
+    let federation = pair.cq.federation();
+    let held: Vec<(String,)> = platform::on_db!(&pair.sc.db, p => sqlx::query_as(
+        "SELECT student_no FROM students ORDER BY student_no LIMIT 24").fetch_all(p).await.unwrap());
+    assert_eq!(held.len(), 24);
+    let who = kernel::access::Principal {
+        user_id: 1,
+        username: "cq.bureau".into(),
+        role: kernel::access::Role::Bureau,
+        scope: kernel::access::Scope::Division("50".into()),
+    };
+    let asked: Vec<&str> = held
+        .iter()
+        .map(|(no,)| no.as_str())
+        .chain(["G510000000000000000"]) // nobody holds it
+        .collect();
+    let calls: Vec<_> = asked
+        .iter()
+        .map(|no| {
+            let (federation, who, no) = (federation.clone(), who.clone(), no.to_string());
+            tokio::spawn(async move {
+                let kind = federation::IdentifierKind::StudentNo;
+                exchange::call::lookup_student(&federation, &who, kind, &no, PURPOSE).await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for call in calls {
+        outcomes.push(call.await.unwrap());
+    }
+    let mut message_ids = std::collections::BTreeSet::new();
+    for (no, outcome) in asked.iter().zip(&outcomes) {
+        let outcome = outcome.as_ref().unwrap();
+        assert!(
+            outcome.unanswered.is_empty(),
+            "{no}: {:?}",
+            outcome.unanswered
+        );
+        match &outcome.found {
+            Some(found) => {
+                assert_eq!(
+                    found.record["student_no"], *no,
+                    "each look-up gets its own record"
+                );
+                assert_eq!(found.source, "SC");
+                assert!(
+                    found.record.get("citizen_id").is_none(),
+                    "minimised: {}",
+                    found.record
+                );
+                message_ids.insert(found.message_id.clone());
+            }
+            None => assert_eq!(*no, "G510000000000000000"),
+        }
+    }
+    let sent = count(
+        &pair.cq.db,
+        "SELECT COUNT(*) FROM federation_messages WHERE direction = 'sent'",
+    )
+    .await;
+    let received = count(
+        &pair.sc.db,
+        "SELECT COUNT(*) FROM federation_messages WHERE direction = 'received'",
+    )
+    .await;
+    assert_eq!(sent, received);
+    assert!(
+        sent < asked.len() as i64,
+        "{} look-ups in {sent} exchanges",
+        asked.len()
+    );
+    assert!(message_ids.len() as i64 <= sent);
+    // One access per record found, on each node, each naming the exchange that carried it.
+    for (db, actor) in [(&pair.cq.db, "cq.bureau"), (&pair.sc.db, "CQ:cq.bureau")] {
+        let accesses: Vec<(String, String, String)> = platform::on_db!(db, p => sqlx::query_as(
+            "SELECT actor, subject, detail FROM audit_log WHERE action = 'student.read.federated' ORDER BY subject")
+            .fetch_all(p).await.unwrap());
+        assert_eq!(accesses.len(), held.len());
+        for ((a, subject, detail), (no,)) in accesses.iter().zip(&held) {
+            assert_eq!((a.as_str(), subject), (actor, no));
+            let detail: Value = serde_json::from_str(detail).unwrap();
+            assert!(
+                message_ids.contains(detail["message_id"].as_str().unwrap()),
+                "{detail}"
+            );
+        }
+        assert_eq!(
+            platform::audit::verify(db).await.unwrap().first_broken,
+            None
+        );
+    }
+    let directory = pair.directory();
+    for id in &message_ids {
+        for db in [&pair.cq.db, &pair.sc.db] {
+            let logged = exchange::log::evidence(db, id).await.unwrap();
+            assert_eq!(logged.len(), 1);
+            verify_evidence(&logged[0], &directory).unwrap();
+        }
+    }
+    pair.stop().await;
+}
+
 async fn refusals(engine: Engine) {
     let Some(pair) = Pair::start(engine).await else {
         return;
@@ -413,6 +520,16 @@ async fn refusals(engine: Engine) {
     // A purpose the directory does not allow for this service.
     let other = send_signed(&pair, "employment", &body, now, |_| {});
     assert_eq!(other.await, (403, "federation.not_allowed".into()));
+    // No look-ups, and more than one exchange may carry.
+    let empty = send_signed(&pair, PURPOSE, r#"{"lookups": []}"#, now, |_| {});
+    assert_eq!(empty.await, (400, "federation.body_invalid".into()));
+    let one: Value = serde_json::from_str(&body).unwrap();
+    let too_many = serde_json::json!({
+        "lookups": vec![one["lookups"][0].clone(); exchange::serve::MAX_LOOKUPS + 1]
+    })
+    .to_string();
+    let too_many = send_signed(&pair, PURPOSE, &too_many, now, |_| {});
+    assert_eq!(too_many.await, (400, "federation.body_invalid".into()));
     // A service the node does not offer.
     let mut req = http::Request::post(pair.sc.url("/federation/v1/student.delete"))
         .body(body.clone().into_bytes())
@@ -426,7 +543,7 @@ async fn refusals(engine: Engine) {
         "SELECT COUNT(*) FROM audit_log WHERE action = 'federation.refused'",
     )
     .await;
-    assert_eq!(refused - refused_before, 10);
+    assert_eq!(refused - refused_before, 12);
     pair.stop().await;
 }
 
@@ -627,19 +744,9 @@ async fn outbox_delivers_after_an_outage(engine: Engine) {
     platform::on_db!(&pair.cq.db, p => sqlx::query(
         "UPDATE federation_outbox SET state = 'pending', next_ms = 0 WHERE message_id = $1")
         .bind(&again).execute(p).await.unwrap().rows_affected());
-    exchange::outbox::deliver_due(
-        pair.cq
-            .running
-            .as_ref()
-            .unwrap()
-            .state
-            .federation
-            .as_ref()
-            .unwrap(),
-        &pair.cq.db,
-    )
-    .await
-    .unwrap();
+    exchange::outbox::deliver_due(&pair.cq.federation(), &pair.cq.db)
+        .await
+        .unwrap();
     assert_eq!(
         exchange::outbox::notices(&pair.sc.db, 100)
             .await
@@ -697,6 +804,7 @@ async fn unsigned_directory_is_refused(engine: Engine) {
 
 for_each_engine!(
     cross_node_lookup,
+    concurrent_lookups_share_exchanges,
     refusals,
     peer_down_and_directory_changes,
     unsigned_directory_is_refused,

@@ -190,15 +190,7 @@ async fn status_page(engine: Engine) {
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    let cq_federation = pair
-        .cq
-        .running
-        .as_ref()
-        .unwrap()
-        .state
-        .federation
-        .clone()
-        .unwrap();
+    let cq_federation = pair.cq.federation();
     exchange::outbox::deliver_due(&cq_federation, &pair.cq.db)
         .await
         .unwrap();

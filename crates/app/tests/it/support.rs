@@ -279,6 +279,16 @@ impl TestApp {
         dir
     }
 
+    /// The running node's side of the federation (a federated node's).
+    pub fn federation(&self) -> exchange::Federation {
+        let running = self.running.as_ref().expect("the node is running");
+        running
+            .state
+            .federation
+            .clone()
+            .expect("the node is federated")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
