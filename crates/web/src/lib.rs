@@ -192,7 +192,13 @@ pub async fn serve(
         state.jobs.clone(),
         std::time::Duration::from_secs(1),
     );
-    let workers: Vec<_> = std::iter::once(jobs)
+    let subjects = platform::audit::spawn_subject_indexer(
+        state.db.clone(),
+        state.audit.clone(),
+        std::time::Duration::from_secs(1),
+    );
+    let workers: Vec<_> = [jobs, subjects]
+        .into_iter()
         .chain(state.federation.iter().flat_map(|f| {
             [
                 exchange::index::spawn_indexer(state.db.clone(), f.index_key().clone()),

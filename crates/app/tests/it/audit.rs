@@ -15,6 +15,7 @@ on_both_engines!(
     a_failing_write_is_undone_alone,
     two_writers_share_one_chain,
     an_audited_read_answers_once_recorded,
+    the_subject_index_catches_up,
     newer_schema_is_refused
 );
 
@@ -341,6 +342,63 @@ mod tampering {
     async fn postgres() {
         tampering_cases(Engine::Postgres).await;
     }
+}
+
+/// A person's accesses are the same whether the subject index has caught up with them or
+/// not, or a pass stopped half-way (the node's own indexer runs meanwhile, as in service).
+async fn the_subject_index_catches_up(app: TestApp) {
+    let db = app.db.clone();
+    let log = audit::AuditLog::start(db.clone());
+    let read = |subject: &str| {
+        AuditEntry::new("t", "teacher", "student.read", "学籍管理").subject(subject, None)
+    };
+    let mut mine = Vec::new();
+    for _ in 0..3 {
+        mine.push(log.record(read("G-indexed")).await.unwrap());
+        log.record(read("G-other")).await.unwrap();
+    }
+    let seqs = |accesses: Vec<audit::Access>| accesses.iter().map(|a| a.seq).collect::<Vec<_>>();
+    let newest_first = |mut v: Vec<i64>| {
+        v.sort_by(|a, b| b.cmp(a));
+        v
+    };
+    let shown = seqs(audit::accesses_to(&db, "G-indexed", 100).await.unwrap());
+    assert_eq!(shown, newest_first(mine.clone()));
+
+    audit::index_subjects(&db, &log).await.unwrap();
+    let upto: (i64,) = on_db!(&db, p => sqlx::query_as(
+        "SELECT seq FROM audit_subjects_upto WHERE id = 1").fetch_one(p).await.unwrap());
+    assert_eq!(
+        upto.0,
+        audit::head(&db).await.unwrap().0,
+        "the mark is at the head"
+    );
+    let indexed: Vec<(i64,)> = on_db!(&db, p => sqlx::query_as(
+        "SELECT seq FROM audit_subjects WHERE subject = 'G-indexed' ORDER BY seq")
+        .fetch_all(p).await.unwrap());
+    assert_eq!(indexed.into_iter().map(|s| s.0).collect::<Vec<_>>(), mine);
+    let shown = seqs(audit::accesses_to(&db, "G-indexed", 100).await.unwrap());
+    assert_eq!(shown, newest_first(mine.clone()), "each access once");
+
+    // A pass that added its chunk but stopped before moving the mark.
+    let seq = log.record(read("G-indexed")).await.unwrap();
+    mine.push(seq);
+    exec(&db, &format!(
+        "INSERT INTO audit_subjects (subject, seq) VALUES ('G-indexed', {seq}) ON CONFLICT DO NOTHING"
+    ))
+    .await
+    .unwrap();
+    let shown = seqs(audit::accesses_to(&db, "G-indexed", 100).await.unwrap());
+    assert_eq!(shown, newest_first(mine.clone()), "each access once");
+    audit::index_subjects(&db, &log).await.unwrap();
+    let shown = seqs(audit::accesses_to(&db, "G-indexed", 2).await.unwrap());
+    assert_eq!(shown, newest_first(mine.clone())[..2]);
+    assert_eq!(
+        audit::index_subjects(&db, &log).await.unwrap(),
+        0,
+        "nothing left"
+    );
+    assert_eq!(audit::verify(&db).await.unwrap().first_broken, None);
 }
 
 async fn newer_schema_is_refused(app: TestApp) {

@@ -1,0 +1,20 @@
+-- Whose record each audit entry concerns, indexed behind the log rather than with every
+-- entry: an index on audit_log(subject, seq) put each audited read on a random leaf, and
+-- under load those leaves were most of what a commit wrote. `audit::index_subjects` adds
+-- the entries after `audit_subjects_upto` in passes sorted by subject; a person's accesses
+-- are the indexed ones and those after `audit_subjects_upto` (see `audit::accesses_to`).
+DROP INDEX audit_subject;
+
+CREATE TABLE audit_subjects (
+    subject TEXT NOT NULL,
+    seq     BIGINT NOT NULL,
+    PRIMARY KEY (subject, seq)
+);
+INSERT INTO audit_subjects (subject, seq) SELECT subject, seq FROM audit_log WHERE subject IS NOT NULL;
+
+-- The last sequence number up to which every entry with a subject is in audit_subjects.
+CREATE TABLE audit_subjects_upto (
+    id  INTEGER PRIMARY KEY CHECK (id = 1),
+    seq BIGINT NOT NULL
+);
+INSERT INTO audit_subjects_upto (id, seq) SELECT 1, seq FROM audit_head WHERE id = 1;
