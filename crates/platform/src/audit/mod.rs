@@ -377,9 +377,10 @@ impl AuditLog {
             Sender::Postgres(pg) => {
                 let mut tx = pg.db.begin().await?;
                 // Without entries the chain's head need not be locked.
-                let seqs = match entries.is_empty() {
-                    true => Vec::new(),
-                    false => append(&mut tx, &entries).await?,
+                let seqs = if entries.is_empty() {
+                    Vec::new()
+                } else {
+                    append(&mut tx, &entries).await?
                 };
                 for statement in &statements {
                     let params = statement.bound(&seqs)?;
