@@ -3,14 +3,15 @@
 -- under load those leaves were most of what a commit wrote. `audit::index_subjects` adds
 -- the entries after `audit_subjects_upto` in passes sorted by subject; a person's accesses
 -- are the indexed ones and those after `audit_subjects_upto` (see `audit::accesses_to`).
-DROP INDEX audit_subject;
-
 CREATE TABLE audit_subjects (
     subject TEXT NOT NULL,
     seq     BIGINT NOT NULL,
     PRIMARY KEY (subject, seq)
 );
-INSERT INTO audit_subjects (subject, seq) SELECT subject, seq FROM audit_log WHERE subject IS NOT NULL;
+-- In key order, read along the old index: a log of millions of entries is copied in one pass.
+INSERT INTO audit_subjects (subject, seq)
+SELECT subject, seq FROM audit_log WHERE subject IS NOT NULL ORDER BY subject, seq;
+DROP INDEX audit_subject;
 
 -- The last sequence number up to which every entry with a subject is in audit_subjects.
 CREATE TABLE audit_subjects_upto (
