@@ -793,30 +793,30 @@ pub async fn index_subjects(db: &Db, audit: &AuditLog) -> Result<usize, DbError>
         Backend::Sqlite => SQLITE_INDEX_SQL,
         Backend::Postgres => POSTGRES_INDEX_SQL,
     };
-    let mut chunks = tail.chunks(INDEX_CHUNK).peekable();
-    loop {
-        let chunk = chunks.next().unwrap_or_default();
-        let mut statements = Vec::with_capacity(2);
-        if !chunk.is_empty() {
+    // One write per chunk; the last also moves the mark (alone when there is no chunk).
+    let mut writes = tail
+        .chunks(INDEX_CHUNK)
+        .map(|chunk| {
             let pairs =
                 serde_json::to_string(chunk).map_err(|e| DbError::Changed(e.to_string()))?;
-            statements.push(Statement {
+            Ok(vec![Statement {
                 sql,
                 params: vec![Param::Text(pairs)],
-            });
-        }
-        let last = chunks.peek().is_none();
-        if last {
-            statements.push(Statement {
-                sql: "UPDATE audit_subjects_upto SET seq = $1 WHERE id = 1 AND seq = $2",
-                params: vec![Param::Int(target), Param::Int(upto)],
-            });
-        }
-        audit.append_with(Vec::new(), statements).await?;
-        if last {
-            return Ok(tail.len());
-        }
+            }])
+        })
+        .collect::<Result<Vec<_>, DbError>>()?;
+    let mark = Statement {
+        sql: "UPDATE audit_subjects_upto SET seq = $1 WHERE id = 1 AND seq = $2",
+        params: vec![Param::Int(target), Param::Int(upto)],
+    };
+    match writes.last_mut() {
+        Some(last) => last.push(mark),
+        None => writes.push(vec![mark]),
     }
+    for statements in writes {
+        audit.append_with(Vec::new(), statements).await?;
+    }
+    Ok(tail.len())
 }
 
 /// Runs [`index_subjects`] every `every` until aborted.

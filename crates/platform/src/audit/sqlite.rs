@@ -176,10 +176,9 @@ fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {
     // No checkpoint after a commit: the checkpointer thread copies the log on its own turn.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     // A job with statements runs under a savepoint, whose journal keeps the original of
-    // every page it touches: each access row lands on its own leaf of `audit_subject`, so
-    // a federated exchange's savepoint passes SQLite's 64 KiB spill threshold and the
-    // journal became a temporary file, opened, written and closed in every batch. In
-    // memory it is bounded by the batch.
+    // every page the job touches. Past SQLite's 64 KiB spill threshold (a federated
+    // exchange's accesses, a chunk of the subject index) the journal became a temporary
+    // file, opened, written and closed in every batch. In memory it is bounded by the batch.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(conn)
 }
