@@ -550,10 +550,59 @@ fn acknowledge(batch: impl Iterator<Item = Committed>, result: &Result<Vec<i64>,
     }
 }
 
+/// A pooled connection that a batching task keeps from one batch to the next. Borrowing one
+/// per batch cost two round trips more than the batch's own statement: sqlx pings a
+/// connection when it lends it and again when it takes it back. The task gives it back when
+/// the pool closes (so [`Db::close`] does not wait for it) and after an error (the pool then
+/// tests it before lending it again).
+struct HeldConnection {
+    pool: sqlx::PgPool,
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
+}
+
+impl HeldConnection {
+    fn new(pool: sqlx::PgPool) -> HeldConnection {
+        HeldConnection { pool, conn: None }
+    }
+
+    /// Runs `statement` on the held connection, borrowing one first if none is held; gives
+    /// the connection back if it fails, as its state is unknown then.
+    async fn run<T>(
+        &mut self,
+        statement: impl AsyncFnOnce(&mut sqlx::PgConnection) -> Result<T, sqlx::Error>,
+    ) -> Result<T, sqlx::Error> {
+        let conn = match &mut self.conn {
+            Some(conn) => conn,
+            None => self.conn.insert(self.pool.acquire().await?),
+        };
+        let result = statement(conn).await;
+        if result.is_err() {
+            self.conn = None;
+        }
+        result
+    }
+}
+
 /// Waits for work, then takes what else is queued, up to [`BATCH`]; `false` once every
-/// sender is gone and the queue is empty.
-async fn next_batch<T>(receiver: &mut mpsc::Receiver<T>, batch: &mut Vec<T>) -> bool {
-    if receiver.recv_many(batch, BATCH).await == 0 {
+/// sender is gone and the queue is empty. Gives `held` back if the pool closes meanwhile.
+async fn next_batch<T>(
+    receiver: &mut mpsc::Receiver<T>,
+    batch: &mut Vec<T>,
+    held: &mut HeldConnection,
+) -> bool {
+    // `recv_many` is cancel-safe: nothing is taken from the queue unless it returns.
+    let received = if held.conn.is_some() {
+        tokio::select! {
+            n = receiver.recv_many(batch, BATCH) => n,
+            () = held.pool.close_event() => {
+                held.conn = None;
+                receiver.recv_many(batch, BATCH).await
+            }
+        }
+    } else {
+        receiver.recv_many(batch, BATCH).await
+    };
+    if received == 0 {
         return false;
     }
     // Let requests already on their way join this batch: one more round of the scheduler
@@ -571,9 +620,12 @@ async fn next_batch<T>(receiver: &mut mpsc::Receiver<T>, batch: &mut Vec<T>) -> 
 fn start_task(pool: sqlx::PgPool) -> mpsc::Sender<Pending> {
     let (sender, mut receiver) = mpsc::channel::<Pending>(4 * BATCH);
     tokio::spawn(async move {
-        let mut writer = Writer { pool, head: None };
+        let mut writer = Writer {
+            conn: HeldConnection::new(pool),
+            head: None,
+        };
         let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
-        while next_batch(&mut receiver, &mut batch).await {
+        while next_batch(&mut receiver, &mut batch, &mut writer.conn).await {
             let entries: Vec<AuditEntry> = batch.iter().map(|(e, _)| e.clone()).collect();
             let result = writer.write(&entries).await;
             acknowledge(batch.drain(..).map(|(_, committed)| committed), &result);
@@ -603,10 +655,11 @@ fn start_reader(
 ) -> mpsc::Sender<KeyedJob> {
     let (sender, mut receiver) = mpsc::channel::<KeyedJob>(4 * BATCH);
     tokio::spawn(async move {
+        let mut conn = HeldConnection::new(pool);
         let mut batch: Vec<KeyedJob> = Vec::with_capacity(BATCH);
-        while next_batch(&mut receiver, &mut batch).await {
+        while next_batch(&mut receiver, &mut batch, &mut conn).await {
             let keys: Vec<&str> = batch.iter().map(|job| job.key.as_str()).collect();
-            let rows = read_keyed(&pool, sql, &keys).await;
+            let rows = read_keyed(&mut conn, sql, &keys).await;
             for job in batch.drain(..) {
                 let found = match &rows {
                     Ok(rows) => Ok(rows.get(&job.key)),
@@ -625,13 +678,12 @@ fn start_reader(
 
 /// The rows `sql` finds for `keys`, by their key (the first column).
 async fn read_keyed(
-    pool: &sqlx::PgPool,
+    conn: &mut HeldConnection,
     sql: &'static str,
     keys: &[&str],
 ) -> Result<HashMap<String, PgRow>, String> {
-    let rows = sqlx::query(sql)
-        .bind(keys)
-        .fetch_all(pool)
+    let rows = conn
+        .run(async |c| sqlx::query(sql).bind(keys).fetch_all(c).await)
         .await
         .map_err(|e| e.to_string())?;
     rows.into_iter()
@@ -644,7 +696,7 @@ async fn read_keyed(
 /// statement ([`APPEND_IF_HEAD_SQL`]) in a transaction of its own: one round trip and one
 /// commit whatever the batch's size, and one prepared statement for every size.
 struct Writer {
-    pool: sqlx::PgPool,
+    conn: HeldConnection,
     head: Option<(i64, String)>,
 }
 
@@ -664,7 +716,11 @@ impl Writer {
         for _ in 0..HEAD_RETRIES {
             let head = match self.head.take() {
                 Some(h) => h,
-                None => sqlx::query_as(HEAD_SQL).fetch_one(&self.pool).await?,
+                None => {
+                    self.conn
+                        .run(async |c| sqlx::query_as(HEAD_SQL).fetch_one(c).await)
+                        .await?
+                }
             };
             let records = chain(entries, head.0, head.1.clone(), crate::now_ms());
             let last = last_of(&records, &head);
@@ -672,7 +728,7 @@ impl Writer {
             let text = |f: fn(&AuditRecord) -> &str| records.iter().map(f).collect::<Vec<_>>();
             let optional =
                 |f: fn(&AuditRecord) -> Option<&str>| records.iter().map(f).collect::<Vec<_>>();
-            let inserted = sqlx::query(sqlx::AssertSqlSafe(APPEND_IF_HEAD_SQL.as_str()))
+            let append = sqlx::query(sqlx::AssertSqlSafe(APPEND_IF_HEAD_SQL.as_str()))
                 .bind(last.0)
                 .bind(&last.1)
                 .bind(head.0)
@@ -687,8 +743,10 @@ impl Writer {
                 .bind(text(|r| &r.purpose))
                 .bind(text(|r| &r.detail))
                 .bind(text(|r| &r.prev_hash))
-                .bind(text(|r| &r.hash))
-                .execute(&self.pool)
+                .bind(text(|r| &r.hash));
+            let inserted = self
+                .conn
+                .run(async |c| append.execute(c).await)
                 .await?
                 .rows_affected();
             if inserted == records.len() as u64 {
