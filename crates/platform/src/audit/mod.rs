@@ -824,16 +824,27 @@ const INDEX_PASS_MOST: i64 = 200_000;
 /// index: it touches few pages, and on SQLite adds about a millisecond to the audit writer's
 /// batch it joins.
 const INDEX_CHUNK: usize = 500;
-/// A chunk of the subject index, given as a JSON array of `[subject, seq]` pairs.
+/// A chunk of the subject index, given as a JSON array of `[subject, seq]` pairs. On SQLite
+/// a pass cut short leaves chunks behind, which the next pass adds again.
 const SQLITE_INDEX_SQL: &str = "INSERT INTO audit_subjects (subject, seq) \
      SELECT value ->> 0, value ->> 1 FROM json_each($1) WHERE true ON CONFLICT DO NOTHING";
-const POSTGRES_INDEX_SQL: &str = "INSERT INTO audit_subjects (subject, seq) \
-     SELECT e ->> 0, (e ->> 1)::bigint FROM jsonb_array_elements($1::jsonb) e ON CONFLICT DO NOTHING";
+macro_rules! postgres_index_sql {
+    () => {
+        "INSERT INTO audit_subjects (subject, seq) \
+         SELECT e ->> 0, (e ->> 1)::bigint FROM jsonb_array_elements($1::jsonb) e"
+    };
+}
+/// On PostgreSQL a pass is one transaction, so its inserts need no conflict check, which
+/// costs a speculative insertion per row there ...
+const POSTGRES_INDEX_SQL: &str = postgres_index_sql!();
+/// ... unless entries after the mark are indexed already: by another instance's pass, or by
+/// an older release's pass cut short.
+const POSTGRES_INDEX_AGAIN_SQL: &str = concat!(postgres_index_sql!(), " ON CONFLICT DO NOTHING");
 
 /// Adds the entries after `audit_subjects_upto` to the subject index, sorted by subject,
-/// and moves the mark; returns how many it added. The chunks go through `audit`: on SQLite
-/// they join the writer's batches instead of taking the write lock from it. Entries a pass
-/// cut short had already added are added again harmlessly.
+/// and moves the mark; returns how many it read. On SQLite the chunks go through `audit` one
+/// by one, joining the writer's batches instead of taking the write lock from it; on
+/// PostgreSQL the pass is one transaction with its mark.
 pub async fn index_subjects(db: &Db, audit: &AuditLog) -> Result<usize, DbError> {
     let (upto,): (i64,) = on_db!(db, p => sqlx::query_as(
         "SELECT seq FROM audit_subjects_upto WHERE id = 1").fetch_one(p).await?);
@@ -847,32 +858,57 @@ pub async fn index_subjects(db: &Db, audit: &AuditLog) -> Result<usize, DbError>
         "SELECT subject, seq FROM audit_log WHERE seq > $1 AND seq <= $2 \
          AND subject IS NOT NULL ORDER BY subject, seq")
         .bind(upto).bind(target).fetch_all(p).await?);
-    let sql = match db.backend() {
-        Backend::Sqlite => SQLITE_INDEX_SQL,
-        Backend::Postgres => POSTGRES_INDEX_SQL,
+    let chunks = |sql: &'static str| {
+        tail.chunks(INDEX_CHUNK)
+            .map(|chunk| {
+                let pairs =
+                    serde_json::to_string(chunk).map_err(|e| DbError::Changed(e.to_string()))?;
+                Ok(Statement {
+                    sql,
+                    params: vec![Param::Text(pairs)],
+                })
+            })
+            .collect::<Result<Vec<_>, DbError>>()
     };
-    // One write per chunk; the last also moves the mark (alone when there is no chunk).
-    let mut writes = tail
-        .chunks(INDEX_CHUNK)
-        .map(|chunk| {
-            let pairs =
-                serde_json::to_string(chunk).map_err(|e| DbError::Changed(e.to_string()))?;
-            Ok(vec![Statement {
-                sql,
-                params: vec![Param::Text(pairs)],
-            }])
-        })
-        .collect::<Result<Vec<_>, DbError>>()?;
-    let mark = Statement {
+    let mark = || Statement {
         sql: "UPDATE audit_subjects_upto SET seq = $1 WHERE id = 1 AND seq = $2",
         params: vec![Param::Int(target), Param::Int(upto)],
     };
-    match writes.last_mut() {
-        Some(last) => last.push(mark),
-        None => writes.push(vec![mark]),
-    }
-    for statements in writes {
-        audit.append_with(Vec::new(), statements).await?;
+    match db.backend() {
+        Backend::Sqlite => {
+            // One write per chunk; the last also moves the mark (alone when there is none).
+            let mut writes: Vec<Vec<Statement>> = chunks(SQLITE_INDEX_SQL)?
+                .into_iter()
+                .map(|c| vec![c])
+                .collect();
+            match writes.last_mut() {
+                Some(last) => last.push(mark()),
+                None => writes.push(vec![mark()]),
+            }
+            for statements in writes {
+                audit.append_with(Vec::new(), statements).await?;
+            }
+        }
+        Backend::Postgres => {
+            let pass = |sql| -> Result<Vec<Statement>, DbError> {
+                let mut statements = chunks(sql)?;
+                statements.push(mark());
+                Ok(statements)
+            };
+            match audit
+                .append_with(Vec::new(), pass(POSTGRES_INDEX_SQL)?)
+                .await
+            {
+                Err(DbError::Duplicate { .. }) => {
+                    audit
+                        .append_with(Vec::new(), pass(POSTGRES_INDEX_AGAIN_SQL)?)
+                        .await?;
+                }
+                written => {
+                    written?;
+                }
+            }
+        }
     }
     Ok(tail.len())
 }
