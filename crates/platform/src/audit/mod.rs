@@ -552,32 +552,51 @@ fn acknowledge(batch: impl Iterator<Item = Committed>, result: &Result<Vec<i64>,
 
 /// A pooled connection that a batching task keeps from one batch to the next. Borrowing one
 /// per batch cost two round trips more than the batch's own statement: sqlx pings a
-/// connection when it lends it and again when it takes it back. The task gives it back when
-/// the pool closes (so [`Db::close`] does not wait for it) and after an error (the pool then
+/// connection when it lends it and again when it takes it back. The task pings it only after
+/// it has been idle (the server may have restarted meanwhile), and gives it back when the
+/// pool closes (so [`Db::close`] does not wait for it) and after an error (the pool then
 /// tests it before lending it again).
 struct HeldConnection {
     pool: sqlx::PgPool,
-    conn: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
+    /// The connection and when a statement last succeeded on it.
+    conn: Option<(
+        sqlx::pool::PoolConnection<sqlx::Postgres>,
+        std::time::Instant,
+    )>,
 }
+
+/// How long a held connection may sit unused before it is pinged before its next statement.
+const HELD_IDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl HeldConnection {
     fn new(pool: sqlx::PgPool) -> HeldConnection {
         HeldConnection { pool, conn: None }
     }
 
-    /// Runs `statement` on the held connection, borrowing one first if none is held; gives
-    /// the connection back if it fails, as its state is unknown then.
+    /// Runs `statement` on the held connection, borrowing one first if none is held or the
+    /// one held has gone; gives the connection back if the statement fails, as its state is
+    /// unknown then.
     async fn run<T>(
         &mut self,
         statement: impl AsyncFnOnce(&mut sqlx::PgConnection) -> Result<T, sqlx::Error>,
     ) -> Result<T, sqlx::Error> {
-        let conn = match &mut self.conn {
-            Some(conn) => conn,
-            None => self.conn.insert(self.pool.acquire().await?),
+        use sqlx::Connection;
+        if let Some((conn, used)) = &mut self.conn
+            && used.elapsed() > HELD_IDLE_CHECK
+            && conn.ping().await.is_err()
+        {
+            self.conn = None;
+        }
+        let (conn, used) = match &mut self.conn {
+            Some(held) => held,
+            None => self
+                .conn
+                .insert((self.pool.acquire().await?, std::time::Instant::now())),
         };
         let result = statement(conn).await;
-        if result.is_err() {
-            self.conn = None;
+        match result {
+            Ok(_) => *used = std::time::Instant::now(),
+            Err(_) => self.conn = None,
         }
         result
     }
