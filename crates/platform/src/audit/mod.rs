@@ -551,11 +551,11 @@ fn acknowledge(batch: impl Iterator<Item = Committed>, result: &Result<Vec<i64>,
 }
 
 /// A pooled connection that a batching task keeps from one batch to the next. Borrowing one
-/// per batch cost two round trips more than the batch's own statement: sqlx pings a
-/// connection when it lends it and again when it takes it back. The task pings it only after
-/// it has been idle (the server may have restarted meanwhile), and gives it back when the
-/// pool closes (so [`Db::close`] does not wait for it) and after an error (the pool then
-/// tests it before lending it again).
+/// per batch cost a round trip more than the batch's own statement, and a task spawned to
+/// take it back: sqlx pings every connection given back to its pool. The task pings it only
+/// after it has been idle (the server may have restarted meanwhile; the pool does not test
+/// the connections it lends), and gives it back when the pool closes (so [`Db::close`] does
+/// not wait for it) and after an error.
 struct HeldConnection {
     pool: sqlx::PgPool,
     /// The connection and when a statement last succeeded on it.
