@@ -340,18 +340,25 @@ async fn get_student(
     ApiUser(u): ApiUser,
     ApiPath(no): ApiPath<String>,
     ApiQuery(q): ApiQuery<PurposeQuery>,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Response, AppError> {
+    /// The record as this node holds it, serialised straight into the response (this is the
+    /// node's hottest path: no intermediate JSON value).
+    #[derive(Serialize)]
+    struct Held<'a> {
+        #[serde(flatten)]
+        view: StudentView,
+        source: &'a str,
+        source_name: &'a str,
+    }
     let no = StudentNo::parse(&no).map_err(|e| AppError::invalid(&e))?;
     let purpose = purpose(q.purpose.as_deref(), u.principal.role)?;
     match registry::read_student(&state.db, &state.audit, &u.principal, &no, &purpose).await {
-        Ok(view) => {
-            let mut value = serde_json::to_value(view).map_err(AppError::internal)?;
-            if let Some(map) = value.as_object_mut() {
-                map.insert("source".into(), state.config.member.clone().into());
-                map.insert("source_name".into(), state.config.name.clone().into());
-            }
-            Ok(Json(value))
-        }
+        Ok(view) => Ok(Json(Held {
+            view,
+            source: &state.config.member,
+            source_name: &state.config.name,
+        })
+        .into_response()),
         Err(registry::ReadError::NotFound) => crate::federation::lookup_elsewhere(
             &state,
             &u.principal,
@@ -360,7 +367,7 @@ async fn get_student(
             &purpose,
         )
         .await?
-        .map(Json)
+        .map(|found| Json(found).into_response())
         .ok_or(AppError::NotFound),
         Err(e) => Err(e.into()),
     }
