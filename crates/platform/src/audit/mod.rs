@@ -645,9 +645,9 @@ fn start_task(pool: sqlx::PgPool) -> mpsc::Sender<Pending> {
         };
         let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
         while next_batch(&mut receiver, &mut batch, &mut writer.conn).await {
-            let entries: Vec<AuditEntry> = batch.iter().map(|(e, _)| e.clone()).collect();
+            let (entries, acks): (Vec<AuditEntry>, Vec<Committed>) = batch.drain(..).unzip();
             let result = writer.write(&entries).await;
-            acknowledge(batch.drain(..).map(|(_, committed)| committed), &result);
+            acknowledge(acks.into_iter(), &result);
         }
     });
     sender
