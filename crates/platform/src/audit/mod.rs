@@ -847,12 +847,21 @@ const INDEX_CHUNK: usize = 500;
 /// A pass cut short leaves chunks behind, which the next pass adds again.
 const SQLITE_INDEX_SQL: &str = "INSERT INTO audit_subjects (subject, seq) \
      SELECT value ->> 0, value ->> 1 FROM json_each($1) WHERE true ON CONFLICT DO NOTHING";
-/// A whole pass on PostgreSQL, copied inside the server: the entries after `$1` up to `$2`.
-/// Sending them through the node and back as JSON cost more than the inserts themselves.
+/// The entries of a pass (those with a subject after `$1` up to `$2`), sorted by subject.
+macro_rules! pass_entries_sql {
+    () => {
+        "SELECT subject, seq FROM audit_log WHERE seq > $1 AND seq <= $2 \
+         AND subject IS NOT NULL ORDER BY subject, seq"
+    };
+}
+/// A whole pass on PostgreSQL, copied inside the server: sending the entries through the
+/// node and back as JSON cost more than the inserts themselves.
 macro_rules! postgres_index_sql {
     () => {
-        "INSERT INTO audit_subjects (subject, seq) SELECT subject, seq FROM audit_log \
-         WHERE seq > $1 AND seq <= $2 AND subject IS NOT NULL ORDER BY subject, seq"
+        concat!(
+            "INSERT INTO audit_subjects (subject, seq) ",
+            pass_entries_sql!()
+        )
     };
 }
 /// On PostgreSQL a pass is one transaction, so its inserts need no conflict check, which
@@ -881,9 +890,7 @@ pub async fn index_subjects(db: &Db, audit: &AuditLog) -> Result<usize, DbError>
     };
     match db.backend() {
         Backend::Sqlite => {
-            let tail: Vec<(String, i64)> = on_db!(db, p => sqlx::query_as(
-                "SELECT subject, seq FROM audit_log WHERE seq > $1 AND seq <= $2 \
-                 AND subject IS NOT NULL ORDER BY subject, seq")
+            let tail: Vec<(String, i64)> = on_db!(db, p => sqlx::query_as(pass_entries_sql!())
                 .bind(upto).bind(target).fetch_all(p).await?);
             // One write per chunk; the last also moves the mark (alone when there is none).
             let mut writes = tail
